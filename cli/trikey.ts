@@ -1,0 +1,106 @@
+import { writeFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
+import { parseArgs } from 'node:util';
+import { CombineError, combineShares, newTransportKeyEntry } from '../shared/index.ts';
+
+const usage = `Usage:
+  trikey combine [--json] [--out FILE] [--fingerprint HEX] SHARE...
+      Checks the share tokens, rebuilds the key, verifies it and prints it in base64.
+      With no SHARE arguments, reads tokens from standard input, one per line.
+      --json         print {"keyId", "fingerprint", "key"} instead
+      --out FILE     write the key to FILE (created with mode 600, never overwritten)
+      --fingerprint  also require the rebuilt key to have this fingerprint
+  trikey keygen
+      Prints a new transport key entry for TRIKEY_TRANSPORT_KEYS.
+`;
+
+/** Why the command stopped; `code` is the exit status (1 refused, 2 misused). */
+class Stop extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+
+async function combineCommand(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        fingerprint: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new Stop(`${(error as Error).message}\n\n${usage}`, 2);
+  }
+  const { values, positionals } = parsed;
+  let tokens = positionals.filter((token) => token !== '-');
+  if (tokens.length === 0 || positionals.includes('-')) {
+    if (process.stdin.isTTY && tokens.length === 0) {
+      throw new Stop(`give the share tokens as arguments or one per line on standard input\n\n${usage}`, 2);
+    }
+    const input = await text(process.stdin);
+    const lines = input.split(/\r?\n/).map((line) => line.trim());
+    tokens = [...tokens, ...lines.filter((line) => line !== '' && !line.startsWith('#'))];
+  }
+
+  const combined = await combineShares(tokens, values.fingerprint);
+  const key = Buffer.from(combined.key).toString('base64');
+  combined.key.fill(0);
+
+  if (values.out) {
+    try {
+      writeFileSync(values.out, key + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'EEXIST' ? 'it already exists' : code ?? 'it could not be written';
+      throw new Stop(`cannot write ${values.out}: ${why}`, 1);
+    }
+  }
+  const shown = values.out ? undefined : key;
+  if (values.json) {
+    const body = { keyId: combined.keyId, fingerprint: combined.fingerprint, key: shown, file: values.out };
+    process.stdout.write(JSON.stringify(body) + '\n');
+    return;
+  }
+  process.stderr.write(
+    `key id ${combined.keyId}, ${combined.threshold} of ${combined.total} shares needed\n` +
+      `fingerprint ${combined.fingerprint}\n`,
+  );
+  if (shown) process.stdout.write(shown + '\n');
+  else process.stderr.write(`key written to ${values.out}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'combine':
+      return combineCommand(rest);
+    case 'keygen':
+      process.stdout.write(newTransportKeyEntry() + '\n');
+      return;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return;
+    default:
+      throw new Stop(`${command ? `unknown command "${command}"` : 'no command given'}\n\n${usage}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof Stop) {
+    process.stderr.write(`trikey: ${error.message}\n`);
+    process.exitCode = error.code;
+  } else if (error instanceof CombineError) {
+    process.stderr.write(`trikey: cannot combine: ${error.message}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`trikey: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,57 @@
+import * as v from 'valibot';
+import {
+  httpUrl,
+  intVar,
+  logLevelVar,
+  readConfig,
+  requiredVar,
+  transportKeysVar,
+  type Env,
+  type TransportKey,
+} from '../../shared/index.ts';
+
+const ConfigSchema = v.object({
+  PORT: intVar(8081, 1, 65535),
+  HOST: v.optional(v.pipe(v.string(), v.nonEmpty('must name an interface')), '127.0.0.1'),
+  TRIKEY_TRANSPORT_KEYS: transportKeysVar,
+  TRIKEY_SES_FROM: v.pipe(
+    requiredVar('must be set to the verified sender, such as "Trikey <keys@example.com>"'),
+    v.check((from) => !/[\r\n]/.test(from), 'must be one line'),
+  ),
+  TRIKEY_SES_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'))),
+  AWS_REGION: v.optional(v.string()),
+  TRIKEY_SES_ENDPOINT: v.optional(httpUrl),
+  TRIKEY_SES_CONFIGURATION_SET: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  TRIKEY_SES_TIMEOUT_MS: intVar(10_000, 100, 120_000),
+  TRIKEY_MAX_BODY_BYTES: intVar(65_536, 1024, 1_048_576),
+  TRIKEY_LOG_LEVEL: logLevelVar,
+});
+
+/** dispatch-email's settings, read once from the environment. */
+export interface DispatchEmailConfig {
+  port: number;
+  host: string;
+  transportKeys: readonly TransportKey[];
+  ses: { from: string; region: string; endpoint?: string; configurationSet?: string; timeoutMs: number };
+  maxBodyBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Reads and validates dispatch-email's environment; throws a ConfigError naming a bad variable. */
+export function loadConfig(env: Env): DispatchEmailConfig {
+  const raw = readConfig(ConfigSchema, env);
+  return Object.freeze({
+    port: raw.PORT,
+    host: raw.HOST,
+    transportKeys: raw.TRIKEY_TRANSPORT_KEYS,
+    ses: Object.freeze({
+      from: raw.TRIKEY_SES_FROM,
+      region: raw.TRIKEY_SES_REGION ?? raw.AWS_REGION ?? 'us-east-1',
+      endpoint: raw.TRIKEY_SES_ENDPOINT,
+      configurationSet: raw.TRIKEY_SES_CONFIGURATION_SET,
+      timeoutMs: raw.TRIKEY_SES_TIMEOUT_MS,
+    }),
+    maxBodyBytes: raw.TRIKEY_MAX_BODY_BYTES,
+    logLevel: raw.TRIKEY_LOG_LEVEL,
+  });
+}

@@ -1,0 +1,149 @@
+import { html } from 'hono/html';
+import type { SealedShare } from '../../shared/index.ts';
+
+/** A rendered share email: one subject, a plain-text body and an HTML body. */
+export interface ShareEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+interface Words {
+  subject: (share: SealedShare) => string;
+  greeting: (name: string) => string;
+  intro: string;
+  quorum: (share: SealedShare) => string;
+  allNeeded: string;
+  label: string;
+  keyId: string;
+  fingerprint: string;
+  yourShare: string;
+  shareOf: (share: SealedShare) => string;
+  admin: string;
+  custodians: string;
+  tokenHeading: string;
+  rebuildHeading: string;
+  rebuild: (share: SealedShare) => string;
+  verify: string;
+  keepSafe: string;
+  ceremony: (id: string) => string;
+}
+
+const english: Words = {
+  subject: (s) => `Your Trikey key share ${s.shareNumber} of ${s.total}: ${s.label ?? s.keyId}`,
+  greeting: (name) => `Hello ${name},`,
+  intro:
+    'You are a custodian of an encryption key made in a Trikey key ceremony. This email holds ' +
+    'your share of it. Nobody, Trikey included, keeps a copy of the key itself.',
+  quorum: (s) => `Any ${s.threshold} of the ${s.total} custodians can rebuild the key together; fewer cannot.`,
+  allNeeded: 'Every share is needed to rebuild this key: if one is lost, the key is lost.',
+  label: 'Label',
+  keyId: 'Key id',
+  fingerprint: 'Fingerprint',
+  yourShare: 'Your share',
+  shareOf: (s) => `${s.shareNumber} of ${s.total} (${s.threshold} needed)`,
+  admin: 'Admin',
+  custodians: 'Custodians',
+  tokenHeading: 'Your share token:',
+  rebuildHeading: 'To rebuild the key',
+  rebuild: (s) =>
+    `Bring ${s.threshold} share tokens together on a trusted machine where Trikey is installed ` +
+    'and run:',
+  verify:
+    'It checks every token, rebuilds the key and prints its fingerprint: it must match the one above.',
+  keepSafe:
+    'Keep this token offline (in a password manager or on paper in a safe), share it with nobody ' +
+    'until the key must be rebuilt, and then delete this email.',
+  ceremony: (id) => `Ceremony ${id}`,
+};
+
+const spanish: Words = {
+  subject: (s) => `Tu fragmento de llave Trikey ${s.shareNumber} de ${s.total}: ${s.label ?? s.keyId}`,
+  greeting: (name) => `Hola, ${name}:`,
+  intro:
+    'Eres custodio de una llave de cifrado creada en una ceremonia de Trikey. Este correo ' +
+    'contiene tu fragmento. Nadie, tampoco Trikey, guarda una copia de la llave.',
+  quorum: (s) =>
+    `Cualesquiera ${s.threshold} de los ${s.total} custodios pueden reconstruir la llave juntos; menos no pueden.`,
+  allNeeded: 'Se necesitan todos los fragmentos para reconstruir esta llave: si se pierde uno, se pierde la llave.',
+  label: 'Etiqueta',
+  keyId: 'Id de la llave',
+  fingerprint: 'Huella',
+  yourShare: 'Tu fragmento',
+  shareOf: (s) => `${s.shareNumber} de ${s.total} (se necesitan ${s.threshold})`,
+  admin: 'Administrador',
+  custodians: 'Custodios',
+  tokenHeading: 'Tu fragmento:',
+  rebuildHeading: 'Para reconstruir la llave',
+  rebuild: (s) =>
+    `Reúnan ${s.threshold} fragmentos en una máquina de confianza con Trikey instalado y ejecuten:`,
+  verify:
+    'El comando comprueba cada fragmento, reconstruye la llave e imprime su huella, que debe ' +
+    'coincidir con la de arriba.',
+  keepSafe:
+    'Guarda este fragmento fuera de línea (en un gestor de contraseñas o en papel, en una caja ' +
+    'fuerte), no lo compartas hasta que haya que reconstruir la llave y luego borra este correo.',
+  ceremony: (id) => `Ceremonia ${id}`,
+};
+
+const dictionaries = { en: english, es: spanish } as const;
+
+/** Renders the email that carries one custodian's share, in the ceremony's language. */
+export function renderShareEmail(share: SealedShare): ShareEmail {
+  const words = dictionaries[share.locale];
+  const command = 'npx trikey combine TOKEN_1 TOKEN_2 ...';
+  const quorum = share.threshold === share.total ? words.allNeeded : words.quorum(share);
+  const facts: [string, string][] = [
+    ...(share.label ? [[words.label, share.label] as [string, string]] : []),
+    [words.keyId, share.keyId],
+    [words.fingerprint, share.fingerprint],
+    [words.yourShare, words.shareOf(share)],
+    [words.admin, share.admin.name],
+    [words.custodians, share.custodianNames.join(', ')],
+  ];
+  const width = Math.max(...facts.map(([name]) => name.length)) + 2;
+
+  const text = [
+    words.greeting(share.custodian.name),
+    '',
+    words.intro,
+    quorum,
+    '',
+    ...facts.map(([name, value]) => `${(name + ':').padEnd(width)}${value}`),
+    '',
+    words.tokenHeading,
+    '',
+    share.token,
+    '',
+    `${words.rebuildHeading}: ${words.rebuild(share)}`,
+    '',
+    `  ${command}`,
+    '',
+    words.verify,
+    '',
+    words.keepSafe,
+    '',
+    words.ceremony(share.ceremonyId),
+    '',
+  ].join('\n');
+
+  // hono/html escapes every interpolated value, so caller-given names and labels stay text.
+  const body = html`<!doctype html>
+<html lang="${share.locale}"><head><meta charset="utf-8"><title>${words.subject(share)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.4">
+<p>${words.greeting(share.custodian.name)}</p>
+<p>${words.intro}</p>
+<p><strong>${quorum}</strong></p>
+<table>${facts.map(([name, value]) => html`<tr><th align="left">${name}</th><td>${value}</td></tr>`)}</table>
+<p>${words.tokenHeading}</p>
+<pre style="font-size: 1.1em; padding: 0.5em; background: #f4f4f4">${share.token}</pre>
+<h3>${words.rebuildHeading}</h3>
+<p>${words.rebuild(share)}</p>
+<pre>${command}</pre>
+<p>${words.verify}</p>
+<p>${words.keepSafe}</p>
+<p><small>${words.ceremony(share.ceremonyId)}</small></p>
+</body></html>
+`;
+  return { subject: words.subject(share), text, html: String(body) };
+}

@@ -1,0 +1,72 @@
+import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import type { ShareEmail } from './email.ts';
+
+/** The result of one send: an SES message id, or why it failed and whether to try again. */
+export type SendResult =
+  | { ok: true; messageId: string }
+  | { ok: false; retryable: boolean; reason: string };
+
+/** Sends one email to one address. */
+export type SendEmail = (to: string, email: ShareEmail) => Promise<SendResult>;
+
+/** SES settings. */
+export interface SesSettings {
+  region: string;
+  endpoint?: string;
+  from: string;
+  timeoutMs: number;
+  configurationSet?: string;
+}
+
+// SES errors that say the message or the account setup is wrong: sending again cannot help.
+const permanentErrors = new Set([
+  'BadRequestException',
+  'MessageRejected',
+  'MailFromDomainNotVerifiedException',
+  'NotFoundException',
+]);
+
+/** Builds a sender over SESv2 `SendEmail`; credentials come from the SDK's default chain. */
+export function createSesSender(settings: SesSettings): SendEmail {
+  const client = new SESv2Client({
+    region: settings.region,
+    endpoint: settings.endpoint,
+    maxAttempts: 1,
+  });
+  return async (to, email) => {
+    const command = new SendEmailCommand({
+      FromEmailAddress: settings.from,
+      Destination: { ToAddresses: [to] },
+      ConfigurationSetName: settings.configurationSet,
+      Content: {
+        Simple: {
+          Subject: { Data: email.subject, Charset: 'UTF-8' },
+          Body: {
+            Text: { Data: email.text, Charset: 'UTF-8' },
+            Html: { Data: email.html, Charset: 'UTF-8' },
+          },
+        },
+      },
+    });
+    try {
+      const output = await client.send(command, {
+        abortSignal: AbortSignal.timeout(settings.timeoutMs),
+      });
+      if (!output.MessageId) return { ok: false, retryable: true, reason: 'SES returned no message id' };
+      return { ok: true, messageId: output.MessageId };
+    } catch (error) {
+      return classify(error);
+    }
+  };
+}
+
+function classify(error: unknown): SendResult {
+  const failure = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const name = failure.name ?? 'Error';
+  const status = failure.$metadata?.httpStatusCode;
+  if (permanentErrors.has(name)) {
+    return { ok: false, retryable: false, reason: `SES refused the message: ${name}` };
+  }
+  const detail = status ? `${name} (HTTP ${status})` : name;
+  return { ok: false, retryable: true, reason: `SES did not send the message: ${detail}` };
+}

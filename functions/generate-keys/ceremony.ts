@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import {
+  EventSources,
+  EventTypes,
+  HttpProblem,
+  encodeShareToken,
+  generateCeremonyKey,
+  identifyKey,
+  seal,
+  splitKey,
+  type FieldError,
+  type OutgoingEvent,
+  type SealedShare,
+  type ShareIssuedData,
+  type SinkAnswer,
+  type TransportKey,
+} from '../../shared/index.ts';
+import type { CeremonyRequestBody, Custodian } from './request.ts';
+
+/** A ceremony request once every check has passed: what to generate and for whom. */
+export interface CeremonyPlan {
+  admin: Custodian;
+  /** The admin first, then the representatives; custodian i holds share i + 1. */
+  custodians: Custodian[];
+  threshold: number;
+  label: string | null;
+  locale: 'es' | 'en';
+}
+
+/** What a caller learns of an accepted ceremony: identifiers and custodians, never a share. */
+export interface CeremonyReceipt {
+  ceremonyId: string;
+  keyId: string;
+  fingerprint: string;
+  threshold: number;
+  total: number;
+  label: string | null;
+  locale: 'es' | 'en';
+  custodians: { name: string; email: string; shareNumber: number; role: 'admin' | 'representative' }[];
+}
+
+/** Settings and collaborators a ceremony needs. */
+export interface CeremonyDeps {
+  sink: string;
+  transportKeys: readonly TransportKey[];
+  maxCustodians: number;
+  defaultLocale: 'es' | 'en';
+  publishTimeoutMs: number;
+  emit: (sink: string, event: OutgoingEvent, timeoutMs: number) => Promise<SinkAnswer>;
+}
+
+/** Applies the checks that span fields; throws a 422 HttpProblem naming each bad field. */
+export function planCeremony(body: CeremonyRequestBody, deps: CeremonyDeps): CeremonyPlan {
+  const errors: FieldError[] = [];
+  if (body.representatives && body.representantes) {
+    errors.push({ pointer: '/representantes', detail: 'give representatives or representantes, not both' });
+  }
+  const field = body.representatives ? 'representatives' : 'representantes';
+  const representatives = body.representatives ?? body.representantes;
+  if (!representatives) {
+    errors.push({ pointer: '/representatives', detail: 'is required: name at least one representative' });
+  }
+  const custodians = [body.admin, ...(representatives ?? [])];
+  const total = custodians.length;
+  if (representatives && total > deps.maxCustodians) {
+    errors.push({
+      pointer: `/${field}`,
+      detail: `names ${total} custodians with the admin; at most ${deps.maxCustodians} are allowed`,
+    });
+  }
+  const seen = new Map<string, string>();
+  custodians.forEach((custodian, index) => {
+    const pointer = index === 0 ? '/admin' : `/${field}/${index - 1}`;
+    const earlier = seen.get(custodian.email);
+    if (earlier !== undefined) {
+      errors.push({ pointer, detail: `repeats the address of ${earlier}; each custodian needs their own` });
+    } else {
+      seen.set(custodian.email, pointer.slice(1));
+    }
+  });
+  const threshold = body.threshold ?? total;
+  if (representatives && threshold > total) {
+    errors.push({ pointer: '/threshold', detail: `must be at most ${total}, the number of custodians` });
+  }
+  if (errors.length > 0) throw new HttpProblem(422, 'The ceremony request is invalid.', errors);
+
+  return {
+    admin: body.admin,
+    custodians,
+    threshold,
+    label: body.label || null,
+    locale: body.locale ?? deps.defaultLocale,
+  };
+}
+
+/**
+ * Runs a ceremony: draws a key, splits it, seals every share to its event and publishes them
+ * all. Resolves with a receipt only once every share event was accepted; otherwise throws a 503.
+ * The key exists only inside this function and its bytes are overwritten before it returns.
+ */
+export async function runCeremony(plan: CeremonyPlan, deps: CeremonyDeps): Promise<CeremonyReceipt> {
+  const ceremonyId = randomUUID();
+  const total = plan.custodians.length;
+  const key = await generateCeremonyKey();
+  let events: OutgoingEvent[];
+  let identity: ReturnType<typeof identifyKey>;
+  try {
+    identity = identifyKey(key);
+    const shares = await splitKey(key, total, plan.threshold);
+    events = shares.map((share, index) => {
+      const custodian = plan.custodians[index]!;
+      const facts = {
+        ceremonyId,
+        ...identity,
+        threshold: plan.threshold,
+        total,
+        shareNumber: share.shareNumber,
+        custodian,
+        locale: plan.locale,
+      };
+      const sealed: SealedShare = {
+        ...facts,
+        token: encodeShareToken(share),
+        admin: plan.admin,
+        custodianNames: plan.custodians.map((each) => each.name),
+        label: plan.label,
+      };
+      share.share.fill(0);
+      const binding = {
+        id: `${ceremonyId}-${share.shareNumber}`,
+        type: EventTypes.shareIssued,
+        source: EventSources.generateKeys,
+        subject: ceremonyId,
+      };
+      const data: ShareIssuedData = { ...facts, seal: seal(sealed, binding, deps.transportKeys) };
+      return { ...binding, data };
+    });
+  } finally {
+    key.fill(0);
+  }
+
+  const answers = await Promise.all(
+    events.map((event) => deps.emit(deps.sink, event, deps.publishTimeoutMs)),
+  );
+  const refused = answers.filter((answer) => !answer.ok).length;
+  if (refused > 0) {
+    // Note: shares already accepted are not voided yet, so their custodians may still receive a
+    // share of a key that nobody holds in full; issue 3 adds the voiding event.
+    throw new HttpProblem(
+      503,
+      `The broker did not accept ${refused} of ${total} share events; the ceremony was not ` +
+        'accepted and its key was discarded. Try again later.',
+      [],
+      { 'retry-after': '5' },
+    );
+  }
+
+  return {
+    ceremonyId,
+    ...identity,
+    threshold: plan.threshold,
+    total,
+    label: plan.label,
+    locale: plan.locale,
+    custodians: plan.custodians.map((custodian, index) => ({
+      name: custodian.name,
+      email: custodian.email,
+      shareNumber: index + 1,
+      role: index === 0 ? 'admin' : 'representative',
+    })),
+  };
+}

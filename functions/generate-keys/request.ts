@@ -1,0 +1,110 @@
+import * as v from 'valibot';
+import { controlCharacters } from '../../shared/index.ts';
+
+/** A custodian once checked: a display name and an address. */
+export interface Custodian {
+  name: string;
+  email: string;
+}
+
+const maxNameLength = 100;
+const maxLabelLength = 100;
+
+const NameSchema = v.pipe(
+  v.string('must be a string'),
+  v.trim(),
+  v.nonEmpty('must not be empty'),
+  v.maxLength(maxNameLength, `must be at most ${maxNameLength} characters`),
+  v.check((name) => !controlCharacters.test(name), 'must not contain control characters or line breaks'),
+  v.check((name) => !/[<>]/.test(name), 'must not contain < or >'),
+);
+
+const EmailSchema = v.pipe(
+  v.string('must be a string'),
+  v.trim(),
+  v.nonEmpty('must not be empty'),
+  v.maxLength(254, 'must be at most 254 characters'),
+  v.check((email) => !controlCharacters.test(email), 'must not contain control characters or line breaks'),
+  v.email('must be an email address such as ana@example.com'),
+  v.toLowerCase(),
+);
+
+// "Ana Ruiz <ana@example.com>" or "ana@example.com": the display-name form of RFC 5322 3.4,
+// restricted to what a custodian needs (no comments, no groups, no quoted names).
+const custodianText = /^\s*(?:([^<>]*?)\s*<([^<>]*)>|([^<>\s]+@[^<>\s]+))\s*$/;
+
+const CustodianTextSchema = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const match = custodianText.exec(dataset.value);
+    if (!match) {
+      addIssue({
+        message: 'must be "Name <address>" or an address; a custodian needs an email address',
+      });
+      return NEVER;
+    }
+    const email = (match[2] ?? match[3])!.trim();
+    const name = match[1]?.trim() || email.split('@')[0]!;
+    return { name, email };
+  }),
+  v.strictObject({ name: NameSchema, email: EmailSchema }),
+);
+
+const CustodianObjectSchema = v.pipe(
+  v.strictObject(
+    {
+      name: v.optional(NameSchema),
+      email: EmailSchema,
+      ageRecipient: v.optional(v.string('must be a string')),
+    },
+    (issue) => (issue.path ? 'is not a field of a custodian' : 'must be an object'),
+  ),
+  v.check(
+    (custodian) => custodian.ageRecipient === undefined,
+    'ageRecipient (encrypting a share to its custodian) is not available in this version of Trikey',
+  ),
+  v.transform(({ name, email }) => ({ name: name ?? email.split('@')[0]!, email })),
+);
+
+/** One custodian: `"Name <address>"`, `"address"` or `{ name, email }`. */
+export const CustodianSchema = v.union(
+  [CustodianTextSchema, CustodianObjectSchema],
+  'must be "Name <address>", an address, or an object with name and email',
+);
+
+const RepresentativesSchema = v.pipe(
+  v.array(CustodianSchema, 'must be an array of custodians'),
+  v.minLength(1, 'must name at least one representative'),
+  v.maxLength(254, 'must name at most 254 representatives'),
+);
+
+/** The body of a ceremony request, as the brief's request contract gives it. */
+export const CeremonyRequestSchema = v.strictObject(
+  {
+    admin: CustodianSchema,
+    representatives: v.optional(RepresentativesSchema),
+    // The proof of concept's Spanish field name, accepted as it stands.
+    representantes: v.optional(RepresentativesSchema),
+    threshold: v.optional(
+      v.pipe(
+        v.number('must be a number'),
+        v.integer('must be a whole number'),
+        v.minValue(2, 'must be at least 2'),
+        v.maxValue(255, 'must be at most 255'),
+      ),
+    ),
+    label: v.optional(
+      v.pipe(
+        v.string('must be a string'),
+        v.trim(),
+        v.maxLength(maxLabelLength, `must be at most ${maxLabelLength} characters`),
+        v.check((label) => !controlCharacters.test(label), 'must not contain control characters or line breaks'),
+      ),
+    ),
+    locale: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"')),
+  },
+  (issue) => (issue.path ? 'is not a field of a ceremony request' : 'must be a JSON object'),
+);
+
+/** A ceremony request body as parsed, before the checks that span fields. */
+export type CeremonyRequestBody = v.InferOutput<typeof CeremonyRequestSchema>;

@@ -1,0 +1,65 @@
+export { EventSources, EventTypes, type EventType } from './event-types.ts';
+export { createLogger, silentLogger, type LogFields, type LogLevel, type Logger } from './logger.ts';
+export {
+  HttpProblem,
+  problemMediaType,
+  problemResponse,
+  toProblem,
+  type FieldError,
+  type ProblemBody,
+} from './problem.ts';
+export {
+  ConfigError,
+  httpUrl,
+  intVar,
+  logLevelVar,
+  readConfig,
+  requiredVar,
+  transportKeysVar,
+  urlVar,
+  type Env,
+} from './config.ts';
+export {
+  emitEvent,
+  isCloudEventRequest,
+  mediaTypeEssence,
+  readCloudEvent,
+  toBinary,
+  type OutgoingEvent,
+  type ReceivedEvent,
+  type SinkAnswer,
+} from './cloudevents.ts';
+export { controlCharacters, fieldErrors, parseOrThrow } from './validation.ts';
+export {
+  decodeShareToken,
+  encodeShareToken,
+  ShareTokenError,
+  tokenPrefix,
+  type ShareToken,
+} from './share-token.ts';
+export {
+  CombineError,
+  combineShares,
+  generateCeremonyKey,
+  identifyKey,
+  keyBytes,
+  splitKey,
+  type CombinedKey,
+  type KeyIdentity,
+} from './ceremony-key.ts';
+export {
+  newTransportKeyEntry,
+  openSeal,
+  parseTransportKeys,
+  seal,
+  SealError,
+  type SealBinding,
+  type TransportKey,
+} from './seal.ts';
+export {
+  SealedShareSchema,
+  ShareIssuedDataSchema,
+  type SealedShare,
+  type ShareIssuedData,
+  type ShareOutcomeData,
+} from './share-event.ts';

@@ -1,0 +1,52 @@
+import * as v from 'valibot';
+
+const CustodianSchema = v.strictObject({
+  name: v.pipe(v.string(), v.maxLength(100)),
+  email: v.pipe(v.string(), v.email(), v.maxLength(254)),
+});
+
+const CeremonyFacts = {
+  ceremonyId: v.pipe(v.string(), v.uuid()),
+  keyId: v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/)),
+  fingerprint: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  threshold: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(255)),
+  total: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(255)),
+  shareNumber: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
+  custodian: CustodianSchema,
+  locale: v.picklist(['es', 'en']),
+};
+
+/** Data of a `dev.trikey.share.issued` event: facts in the clear, the share only in the seal. */
+export const ShareIssuedDataSchema = v.strictObject({
+  ...CeremonyFacts,
+  seal: v.pipe(v.string(), v.maxLength(16_384)),
+});
+
+/** Data of a `dev.trikey.share.issued` event. */
+export type ShareIssuedData = v.InferOutput<typeof ShareIssuedDataSchema>;
+
+/**
+ * What the seal holds: the share token, the address it may go to, and the ceremony facts that the
+ * mailer renders. The mailer trusts only this, never the clear copy beside it.
+ */
+export const SealedShareSchema = v.strictObject({
+  ...CeremonyFacts,
+  token: v.pipe(v.string(), v.startsWith('trikey1')),
+  admin: CustodianSchema,
+  custodianNames: v.array(v.string()),
+  label: v.nullable(v.string()),
+});
+
+/** The content of a share seal. */
+export type SealedShare = v.InferOutput<typeof SealedShareSchema>;
+
+/** Data of `dev.trikey.share.delivered` and `dev.trikey.share.failed` replies. */
+export interface ShareOutcomeData {
+  ceremonyId: string;
+  keyId: string;
+  shareNumber: number;
+  /** SES message id, on delivery. */
+  messageId?: string;
+  /** Why the share could not be sent, on failure. */
+  reason?: string;
+}
