@@ -21,7 +21,7 @@ export function parseDuration(text: string): number {
 
 const DurationSchema = v.pipe(
   v.string(),
-  v.regex(durationPattern, 'must be an ISO 8601 duration of hours, minutes and seconds, e.g. PT0.5S'),
+  v.regex(durationPattern, 'must be an ISO 8601 duration in hours, minutes and seconds: PT0.5S'),
 );
 const NameSchema = v.pipe(
   v.string(),

@@ -43,11 +43,15 @@ const CustodianTextSchema = v.pipe(
       });
       return NEVER;
     }
-    const email = (match[2] ?? match[3])!.trim();
-    const name = match[1]?.trim() || email.split('@')[0]!;
-    return { name, email };
+    // The parts are checked here rather than by a nested schema so that a refusal points at the
+    // string the caller wrote, not at a field that only exists after parsing.
+    const email = v.safeParse(EmailSchema, match[2] ?? match[3]);
+    const name = v.safeParse(NameSchema, match[1] || email.output);
+    if (!email.success) addIssue({ message: `has an address that ${email.issues[0].message}` });
+    if (!name.success) addIssue({ message: `has a name that ${name.issues[0].message}` });
+    if (!email.success || !name.success) return NEVER;
+    return { name: match[1] ? name.output : email.output.split('@')[0]!, email: email.output };
   }),
-  v.strictObject({ name: NameSchema, email: EmailSchema }),
 );
 
 const CustodianObjectSchema = v.pipe(
@@ -78,8 +82,13 @@ const RepresentativesSchema = v.pipe(
   v.maxLength(254, 'must name at most 254 representatives'),
 );
 
+const isPlainObject = (input: unknown): input is Record<string, unknown> =>
+  typeof input === 'object' && input !== null && !Array.isArray(input);
+
 /** The body of a ceremony request, as the brief's request contract gives it. */
-export const CeremonyRequestSchema = v.strictObject(
+export const CeremonyRequestSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object'),
+  v.strictObject(
   {
     admin: CustodianSchema,
     representatives: v.optional(RepresentativesSchema),
@@ -103,7 +112,8 @@ export const CeremonyRequestSchema = v.strictObject(
     ),
     locale: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"')),
   },
-  (issue) => (issue.path ? 'is not a field of a ceremony request' : 'must be a JSON object'),
+    (issue) => (issue.path ? 'is not a field of a ceremony request' : 'must be a JSON object'),
+  ),
 );
 
 /** A ceremony request body as parsed, before the checks that span fields. */

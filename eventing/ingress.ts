@@ -1,0 +1,96 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ReceivedEvent } from '../shared/cloudevents.ts';
+import type { Logger } from '../shared/logger.ts';
+import { HttpProblem, problemResponse } from '../shared/problem.ts';
+import { PublishError, type Broker } from './broker.ts';
+import { readEventMessage } from './message.ts';
+
+/** What the ingress needs: a broker to publish to, a logger and a body limit. */
+export interface IngressOptions {
+  broker: Pick<Broker, 'connected' | 'publish'>;
+  logger: Logger;
+  /** Largest request body accepted, in bytes; 1 MiB by default. */
+  maxBodyBytes?: number;
+}
+
+/** Builds the broker ingress: `POST /` stores one CloudEvent and answers 202 once confirmed. */
+export function createIngressApp({ broker, logger, maxBodyBytes = 1024 * 1024 }: IngressOptions) {
+  const app = new Hono();
+  const tooLarge = () => {
+    throw new HttpProblem(413, `The request body is larger than ${maxBodyBytes} bytes.`);
+  };
+
+  app.post('/', bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge }), async (c) => {
+    const started = performance.now();
+    const body = Buffer.from(await c.req.arrayBuffer());
+    const { event, message } = readEventMessage(c.req.raw.headers, body);
+
+    try {
+      await broker.publish(message);
+    } catch (error) {
+      if (!(error instanceof PublishError)) throw error;
+      const fields = { eventId: event.id, eventType: event.type, reason: error.message };
+      logger.warn('event not stored', { ...fields, durationMs: elapsed(started) });
+      throw refusal(error, event);
+    }
+
+    logger.info('event stored', {
+      eventId: event.id,
+      eventType: event.type,
+      durationMs: elapsed(started),
+    });
+    return c.body(null, 202);
+  });
+  app.all('/', () => {
+    throw new HttpProblem(405, 'Only POST is accepted at /.', [], { allow: 'POST' });
+  });
+
+  app.get('/health/liveness', (c) => c.text('OK'));
+  app.get('/health/readiness', (c) => {
+    if (!broker.connected) throw new HttpProblem(503, 'Not connected to RabbitMQ.');
+    return c.text('OK');
+  });
+  app.all('/health/*', () => {
+    throw new HttpProblem(405, 'Only GET is accepted here.', [], { allow: 'GET' });
+  });
+
+  app.notFound((c) => problemResponse(new HttpProblem(404, `Nothing is at ${c.req.path}.`)));
+  app.onError((error) => {
+    if (!(error instanceof HttpProblem)) logger.error('ingress failed', reasonOf(error));
+    return problemResponse(error);
+  });
+  return app;
+}
+
+// Unroutable is the sender's or the deployment's mistake and will not heal by itself; the other
+// failures are transient, so the sender should try again (CloudEvents senders retry 503).
+function refusal(error: PublishError, event: ReceivedEvent): HttpProblem {
+  switch (error.reason) {
+    case 'unroutable':
+      return new HttpProblem(
+        500,
+        `no trigger accepts events of type ${event.type}; the event was not stored`,
+      );
+    case 'invalid':
+      return new HttpProblem(400, `The event does not fit a RabbitMQ message: ${error.message}`);
+    case 'timeout':
+      return new HttpProblem(
+        503,
+        'RabbitMQ did not confirm the event in time; it may have been stored. ' +
+          'Send it again with the same id.',
+      );
+    case 'nacked':
+      return new HttpProblem(503, 'RabbitMQ refused to store the event; send it again.');
+    case 'disconnected':
+      return new HttpProblem(503, 'RabbitMQ is not connected; the event was not stored.');
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function reasonOf(error: unknown): { reason: string } {
+  return { reason: error instanceof Error ? error.message : String(error) };
+}

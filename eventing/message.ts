@@ -1,0 +1,106 @@
+import type { MessageProperties } from 'amqplib';
+import { mediaTypeEssence, readCloudEvent, type ReceivedEvent } from '../shared/cloudevents.ts';
+import { HttpProblem } from '../shared/problem.ts';
+
+/** An event as the broker stores it: attributes as headers, data as the exact bytes. */
+export interface BrokerMessage {
+  messageId: string;
+  contentType?: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+// Members of the SDK's CloudEvent that are data or belong to specversion 0.3, not attributes.
+const notAttributes = new Set(['data', 'data_base64', 'datacontentencoding', 'schemaurl']);
+const attributeName = /^[a-z0-9]+$/;
+// AMQP short strings (message id, content type) hold at most 255 bytes.
+const shortStringBytes = 255;
+
+/**
+ * Reads a CloudEvent from an HTTP request or response in binary or structured mode and turns it
+ * into the message the broker stores; throws a 400 HttpProblem for an invalid event.
+ */
+export function readEventMessage(
+  headers: Headers,
+  body: Buffer,
+): { event: ReceivedEvent; message: BrokerMessage } {
+  const event = readCloudEvent(headers, body.toString('utf8'));
+  const essence = mediaTypeEssence(headers.get('content-type'));
+  const structured = essence.startsWith('application/cloudevents');
+  const data = structured ? structuredData(body, event.datacontenttype) : body;
+  const contentType = structured
+    ? (event.datacontenttype ?? (data.length > 0 ? 'application/json' : undefined))
+    : (headers.get('content-type') ?? undefined);
+
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event)) {
+    if (value === undefined || value === null || notAttributes.has(name)) continue;
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    attributes[name] = structured ? text : percentDecode(text);
+  }
+  if (contentType) attributes.datacontenttype = contentType;
+
+  if (Buffer.byteLength(event.id) > shortStringBytes) {
+    throw new HttpProblem(400, 'The CloudEvent id is longer than 255 bytes.', [
+      { pointer: '/id', detail: 'must be at most 255 bytes' },
+    ]);
+  }
+  if (contentType && Buffer.byteLength(contentType) > shortStringBytes) {
+    throw new HttpProblem(400, 'The CloudEvent datacontenttype is longer than 255 bytes.', [
+      { pointer: '/datacontenttype', detail: 'must be at most 255 bytes' },
+    ]);
+  }
+  return { event, message: { messageId: event.id, contentType, headers: attributes, body: data } };
+}
+
+/** The headers of a stored message in CloudEvents binary mode (HTTP binding 3.1). */
+export function toBinaryHeaders(properties: MessageProperties): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(properties.headers ?? {})) {
+    // Binary mode carries datacontenttype as content-type (HTTP binding 3.1.1).
+    if (!attributeName.test(name) || name === 'datacontenttype' || value == null) continue;
+    headers[`ce-${name}`] = percentEncode(headerText(value));
+  }
+  if (typeof properties.contentType === 'string') headers['content-type'] = properties.contentType;
+  return headers;
+}
+
+/** The text of an AMQP header value, which other publishers may have sent as bytes or numbers. */
+export function headerText(value: unknown): string {
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+// The data of a structured event, as the bytes a binary-mode body would hold (JSON format 3.1):
+// base64 data decoded, JSON data as JSON text, other string data as its UTF-8 bytes.
+function structuredData(body: Buffer, contentType: string | undefined): Buffer {
+  const envelope = JSON.parse(body.toString('utf8')) as { data?: unknown; data_base64?: unknown };
+  if (typeof envelope.data_base64 === 'string') return Buffer.from(envelope.data_base64, 'base64');
+  if (envelope.data === undefined) return Buffer.alloc(0);
+  if (typeof envelope.data === 'string' && !isJson(contentType)) return Buffer.from(envelope.data);
+  return Buffer.from(JSON.stringify(envelope.data));
+}
+
+function isJson(contentType: string | undefined): boolean {
+  const essence = mediaTypeEssence(contentType) || 'application/json';
+  return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json');
+}
+
+// HTTP binding 3.1.3.2: space, double quote, percent and anything outside printable ASCII are
+// percent-encoded as UTF-8 in header values, and decoded once on the way in.
+function percentEncode(text: string): string {
+  const hex = (byte: number) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  return text.replace(/[^\x21-\x7e]|["%]/gu, (character) =>
+    Array.from(Buffer.from(character), hex).join(''),
+  );
+}
+
+function percentDecode(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    // A sender that did not encode a lone percent sign: keep its value as it came.
+    return text;
+  }
+}
