@@ -68,6 +68,14 @@ export function seal(content: unknown, binding: SealBinding, keys: readonly Tran
   return [sealVersion, transport.id, iv.toString('base64url'), sealed.toString('base64url')].join('.');
 }
 
+// Node's decoder also takes `+`, `/` and stray bits in the last character, so that several
+// texts decode to one seal; only the canonical spelling is accepted.
+function strictBase64url(text: string): Buffer {
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes.toString('base64url') !== text) throw new SealError('the seal is malformed');
+  return bytes;
+}
+
 /**
  * Opens a seal made for this very event with whichever configured key it names. Throws a
  * SealError when the seal is malformed, names an unknown key, was made for another event or
@@ -79,8 +87,8 @@ export function openSeal(text: string, binding: SealBinding, keys: readonly Tran
   const [, keyId, ivText, sealedText] = parts as [string, string, string, string];
   const transport = keys.find((key) => key.id === keyId);
   if (!transport) throw new SealError(`the seal names transport key "${keyId}", which is not configured`);
-  const iv = Buffer.from(ivText, 'base64url');
-  const sealed = Buffer.from(sealedText, 'base64url');
+  const iv = strictBase64url(ivText);
+  const sealed = strictBase64url(sealedText);
   if (iv.length !== ivBytes || sealed.length <= tagBytes) throw new SealError('the seal is malformed');
 
   const decipher = createDecipheriv('aes-256-gcm', transport.key, iv, { authTagLength: tagBytes });

@@ -39,6 +39,12 @@ const maxTokenLength = 1023;
 /** Encodes a share as a `trikey1...` token (bech32m: lowercase letters and digits, checksummed). */
 export function encodeShareToken(token: ShareToken): string {
   if (!/^[0-9a-f]{16}$/.test(token.keyId)) throw new RangeError('key id must be 16 hex digits');
+  for (const field of ['version', 'threshold', 'total', 'shareNumber'] as const) {
+    const value = token[field];
+    if (!Number.isInteger(value) || value < 0 || value > 255) {
+      throw new RangeError(`${field} must be a whole number from 0 to 255`);
+    }
+  }
   const payload = new Uint8Array(headerBytes + token.share.length);
   payload[0] = token.version;
   payload.set(Buffer.from(token.keyId, 'hex'), 1);

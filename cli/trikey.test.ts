@@ -1,0 +1,155 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { encodeShareToken, identifyKey, parseTransportKeys, splitKey } from '../shared/index.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const key = Uint8Array.from({ length: 32 }, (_, index) => (index * 41 + 3) & 0xff);
+const keyBase64 = Buffer.from(key).toString('base64');
+const { keyId, fingerprint } = identifyKey(key);
+const tokens = (await splitKey(key, 5, 3)).map(encodeShareToken);
+const otherTokens = (await splitKey(new Uint8Array(32).fill(9), 5, 3)).map(encodeShareToken);
+const tempDir = mkdtempSync(join(tmpdir(), 'trikey-cli-test-'));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function trikey(args: string[], input = ''): Run {
+  const result = spawnSync(process.execPath, ['dist/trikey.mjs', ...args], {
+    cwd: repoRoot,
+    input,
+    encoding: 'utf8',
+    timeout: 5000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Checks that a run was refused with `status` and `message`, and leaked no key or share. */
+function assertRefused(run: Run, status: number, message: RegExp): void {
+  assert.is(run.status, status, run.stderr);
+  assert.match(run.stderr, message);
+  assert.is(run.stdout, '');
+  for (const secret of [keyBase64, ...tokens, ...otherTokens]) {
+    assert.not.ok(run.stderr.includes(secret.slice(-30)), 'stderr repeats key material');
+  }
+}
+
+test.before(() => {
+  execFileSync(process.execPath, ['esbuild.config.mjs', '--quiet'], {
+    cwd: repoRoot,
+    env: { ...process.env, TRIKEY_BUILD_ONLY: 'trikey' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+});
+
+test.after(() => {
+  rmSync(tempDir, { recursive: true, force: true });
+});
+
+test('prints the rebuilt key on stdout and its fingerprint on stderr', () => {
+  const run = trikey(['combine', tokens[4]!, tokens[0]!, tokens[2]!]);
+
+  assert.is(run.status, 0, run.stderr);
+  assert.is(run.stdout, `${keyBase64}\n`);
+  assert.is(run.stderr, `key id ${keyId}, 3 of 5 shares needed\nfingerprint ${fingerprint}\n`);
+});
+
+test('prints key id, fingerprint and key as JSON with --json', () => {
+  const run = trikey(['combine', '--json', ...tokens.slice(1, 4)]);
+
+  assert.is(run.status, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout), { keyId, fingerprint, key: keyBase64 });
+});
+
+test('reads tokens one per line from stdin, skipping blank lines and spaces', () => {
+  const input = `\n  ${tokens[1]}  \n\n\t${tokens[3]}\r\n ${tokens[4]}\n\n`;
+  const run = trikey(['combine'], input);
+
+  assert.is(run.status, 0, run.stderr);
+  assert.is(run.stdout, `${keyBase64}\n`);
+});
+
+test('writes the key to a new file with mode 600 and not to stdout with --out', () => {
+  const file = join(tempDir, 'key.b64');
+  const run = trikey(['combine', '--out', file, ...tokens.slice(0, 3)]);
+
+  assert.is(run.status, 0, run.stderr);
+  assert.is(run.stdout, '');
+  assert.not.ok(run.stderr.includes(keyBase64));
+  assert.is(readFileSync(file, 'utf8'), `${keyBase64}\n`);
+  assert.is(statSync(file).mode & 0o777, 0o600);
+});
+
+test('leaves the key out of the JSON when it goes to a file', () => {
+  const file = join(tempDir, 'key-json.b64');
+  const run = trikey(['combine', '--json', '--out', file, ...tokens.slice(0, 3)]);
+
+  assert.is(run.status, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout), { keyId, fingerprint, file });
+  assert.is(readFileSync(file, 'utf8'), `${keyBase64}\n`);
+});
+
+test('refuses to overwrite an existing file', () => {
+  const file = join(tempDir, 'existing.b64');
+  writeFileSync(file, 'keep me\n');
+  const run = trikey(['combine', '--out', file, ...tokens.slice(0, 3)]);
+
+  assertRefused(run, 1, /cannot write .*existing\.b64: it already exists/);
+  assert.is(readFileSync(file, 'utf8'), 'keep me\n');
+});
+
+test('refuses too few shares and says how many are needed', () => {
+  const run = trikey(['combine', tokens[0]!, tokens[1]!]);
+
+  assertRefused(run, 1, /cannot combine: 2 shares given; key [0-9a-f]{16} needs 3 of its 5 shares/);
+});
+
+test('refuses a mistyped token with a checksum error', () => {
+  const typo =
+    tokens[1]!.slice(0, 30) + (tokens[1]![30] === 'q' ? 'p' : 'q') + tokens[1]!.slice(31);
+  const run = trikey(['combine', tokens[0]!, typo, tokens[2]!]);
+
+  assertRefused(run, 1, /share 2 of the input: its checksum does not match/);
+});
+
+test('refuses shares of two keys', () => {
+  const run = trikey(['combine', tokens[0]!, tokens[1]!, otherTokens[2]!]);
+
+  assertRefused(run, 1, /the shares belong to different keys/);
+});
+
+test('refuses a share given twice', () => {
+  const run = trikey(['combine', tokens[0]!, tokens[1]!, tokens[0]!]);
+
+  assertRefused(run, 1, /share number 1 is given twice/);
+});
+
+test('refuses a key whose fingerprint is not the one given', () => {
+  const other = identifyKey(new Uint8Array(32)).fingerprint;
+  const run = trikey(['combine', '--fingerprint', other, ...tokens.slice(0, 3)]);
+
+  assertRefused(run, 1, /not the one expected/);
+});
+
+test('exits 2 on an unknown command or option', () => {
+  assertRefused(trikey(['frobnicate']), 2, /unknown command "frobnicate"/);
+  assertRefused(trikey([]), 2, /no command given/);
+  assertRefused(trikey(['combine', '--bogus', tokens[0]!]), 2, /Usage:/);
+});
+
+test('makes a transport key entry that parses', () => {
+  const run = trikey(['keygen']);
+
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^[0-9a-f]{8}:[A-Za-z0-9+/]{43}=\n$/);
+  assert.is(parseTransportKeys(run.stdout.trim())[0]!.key.length, 32);
+});
+
+test.run();
