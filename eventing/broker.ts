@@ -1,8 +1,12 @@
 import * as amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../shared/logger.ts';
 import type { BrokerMessage } from './message.ts';
 import type { Trigger } from './triggers.ts';
+
+const connectTimeoutMs = 5000;
+const closeTimeoutMs = 2000;
 
 /** The headers exchange every event of a broker is published to. */
 export const exchangeName = (broker: string) => `${broker}.broker`;
@@ -95,7 +99,13 @@ export function createBroker(options: BrokerOptions): Broker {
     let opened: ChannelModel | undefined;
     let lost = false;
     try {
-      opened = await amqp.connect(url, { clientProperties: { connection_name: `${name} bridge` } });
+      opened = await amqp.connect(url, {
+        // A publish is several frames: without TCP_NODELAY, Nagle's algorithm holds the later
+        // ones until the broker's delayed ACK, about 40 ms a publish.
+        noDelay: true,
+        timeout: connectTimeoutMs,
+        clientProperties: { connection_name: `${name} bridge` },
+      });
       if (closed) throw new Error('broker closed');
       const current = opened;
       const drop = (why: string) => {
@@ -104,8 +114,9 @@ export function createBroker(options: BrokerOptions): Broker {
       };
       opened.on('error', (error: Error) => logger.warn('RabbitMQ connection error', reason(error)));
       opened.on('close', () => drop('connection closed'));
-      opened.on('blocked', (why: string) => logger.warn('RabbitMQ blocks us', { reason: why }));
-      opened.on('unblocked', () => logger.info('RabbitMQ accepts publishing again'));
+      // RabbitMQ blocks publishers when it runs low on memory or disk; confirms then time out.
+      opened.on('blocked', (why: string) => logger.warn('RabbitMQ blocked', { reason: why }));
+      opened.on('unblocked', () => logger.info('RabbitMQ unblocked'));
 
       const confirm = await opened.createConfirmChannel();
       confirm.on('error', (error: Error) => logger.warn('RabbitMQ channel error', reason(error)));
@@ -238,7 +249,7 @@ export function createBroker(options: BrokerOptions): Broker {
       connection = undefined;
       channel = undefined;
       await opening;
-      await current?.close().catch(() => {});
+      if (current) await shut(current);
     },
   };
 }
@@ -260,6 +271,19 @@ export async function deleteTopology(
   } finally {
     await connection.close();
   }
+}
+
+// amqplib's close() never settles when the socket ends before RabbitMQ's CloseOk arrives (it
+// emits 'close' instead), and waits without limit for a broker that does not answer.
+async function shut(connection: ChannelModel): Promise<void> {
+  const deadline = new AbortController();
+  const gone = new Promise<void>((resolve) => connection.once('close', () => resolve()));
+  await Promise.race([
+    connection.close().catch(() => {}),
+    gone,
+    sleep(closeTimeoutMs, undefined, { signal: deadline.signal }).catch(() => {}),
+  ]);
+  deadline.abort();
 }
 
 function reason(error: unknown): { reason: string } {

@@ -40,7 +40,8 @@ export const DeliverySchema = v.strictObject({
   backoffDelay: DurationSchema,
   timeout: v.pipe(
     DurationSchema,
-    v.check((text) => parseDuration(text) > 0, 'must be longer than zero'),
+    // Valibot runs every check of a pipe, so this one must not throw on a malformed duration.
+    v.check((text) => !durationPattern.test(text) || parseDuration(text) > 0, 'must not be zero'),
   ),
 });
 

@@ -1,0 +1,364 @@
+// The ingress, RabbitMQ and the dispatcher together, with real subscribers on local ports.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EventTypes } from '../shared/event-types.ts';
+import {
+  createBroker,
+  deadLetterQueueName,
+  deleteTopology,
+  triggerQueueName,
+  type Broker,
+} from './broker.ts';
+import { startDispatcher } from './dispatcher.ts';
+import { createIngressApp } from './ingress.ts';
+import {
+  amqpUrl,
+  captureLogger,
+  countMessages,
+  drainQueue,
+  readProblem,
+  startSubscriber,
+  uniqueBrokerName,
+  waitFor,
+  type Answer,
+} from './test-support.ts';
+import type { Trigger } from './triggers.ts';
+
+const quickDelivery = {
+  retry: 2,
+  backoffPolicy: 'exponential',
+  backoffDelay: 'PT0.02S',
+  timeout: 'PT0.5S',
+} as const;
+const keysTrigger: Trigger = {
+  name: 'keys',
+  filter: { type: EventTypes.ceremonyRequested },
+  subscriber: 'keys',
+  delivery: quickDelivery,
+  parallelism: 1,
+};
+const emailTrigger: Trigger = {
+  name: 'email',
+  filter: { type: EventTypes.shareIssued },
+  subscriber: 'email',
+  delivery: { ...quickDelivery, retry: 3, backoffPolicy: 'linear' },
+  parallelism: 4,
+};
+const triggers = [keysTrigger, emailTrigger];
+
+const ceremonyJson = '{ "ceremonyId": "c-42",\n  "threshold": 2, "custodians": 3 }';
+const requestHeaders = {
+  'CE-SpecVersion': '1.0',
+  'Ce-Id': 'evt-binary-1',
+  'ce-SOURCE': '/trikey/cli',
+  'Ce-Type': EventTypes.ceremonyRequested,
+  'ce-subject': 'c-42',
+  'ce-time': '2030-01-02T03:04:05.000Z',
+  'ce-traceparent': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  'Content-Type': 'application/json; charset=utf-8',
+};
+const accepted: Answer = { status: 202 };
+
+// The request's headers with some replaced, whatever the case of their names.
+function eventHeaders(overrides: Record<string, string>): Record<string, string> {
+  const headers = new Headers(requestHeaders);
+  for (const [name, value] of Object.entries(overrides)) headers.set(name, value);
+  return Object.fromEntries(headers);
+}
+
+type Subscriber = Awaited<ReturnType<typeof startSubscriber>>;
+
+interface Bridge {
+  name: string;
+  broker: Broker;
+  lines: Array<Record<string, unknown>>;
+  post(headers: Record<string, string>, body: string): Promise<Response>;
+}
+
+// Runs a test against a bridge with its own exchange and queues, and removes them afterwards.
+async function withBridge(
+  subscribers: { keys: Subscriber; email: Subscriber },
+  run: (bridge: Bridge) => Promise<void>,
+  { dispatch = true } = {},
+): Promise<void> {
+  const name = uniqueBrokerName('bridge');
+  const { logger, lines } = captureLogger();
+  const broker = createBroker({ url: amqpUrl, name, triggers, logger, publishTimeoutMs: 2000 });
+  const urls = { keys: subscribers.keys.url, email: subscribers.email.url };
+  const dispatcher = dispatch
+    ? startDispatcher({ broker, triggers, subscribers: urls, logger })
+    : undefined;
+  const app = createIngressApp({ broker, logger });
+  try {
+    await broker.connect();
+    const post = (headers: Record<string, string>, body: string) =>
+      Promise.resolve(app.request('/', { method: 'POST', headers, body }));
+    await run({ name, broker, lines, post });
+  } finally {
+    await dispatcher?.stop(1000);
+    await broker.close();
+    await deleteTopology(amqpUrl, name, triggers);
+    await subscribers.keys.close();
+    await subscribers.email.close();
+  }
+}
+
+function outcome(lines: Array<Record<string, unknown>>, message: string, eventId: string) {
+  return lines.find((line) => line.message === message && line.eventId === eventId);
+}
+
+test('delivers a binary event in binary mode with its attributes and exact body', async () => {
+  const keys = await startSubscriber(() => accepted);
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ post, lines }) => {
+    const response = await post(requestHeaders, ceremonyJson);
+    assert.is(response.status, 202);
+    assert.is(await response.text(), '');
+
+    const request = await waitFor('the delivery', () => keys.requests[0]);
+    assert.is(request.method, 'POST');
+    assert.is(request.body.toString('utf8'), ceremonyJson);
+    assert.is(request.headers['content-type'], 'application/json; charset=utf-8');
+    assert.is(request.headers['ce-specversion'], '1.0');
+    assert.is(request.headers['ce-id'], 'evt-binary-1');
+    assert.is(request.headers['ce-source'], '/trikey/cli');
+    assert.is(request.headers['ce-type'], EventTypes.ceremonyRequested);
+    assert.is(request.headers['ce-subject'], 'c-42');
+    assert.is(request.headers['ce-time'], '2030-01-02T03:04:05.000Z');
+    assert.is(request.headers['ce-traceparent'], requestHeaders['ce-traceparent']);
+    assert.is(request.headers['ce-datacontenttype'], undefined);
+    assert.is(email.requests.length, 0);
+
+    const line = await waitFor('the log', () => outcome(lines, 'event delivered', 'evt-binary-1'));
+    assert.is(line.trigger, 'keys');
+    assert.is(line.status, 202);
+    assert.is(line.attempts, 1);
+    assert.type(line.durationMs, 'number');
+  });
+});
+
+test('delivers a structured event in binary mode with its data as JSON text', async () => {
+  const keys = await startSubscriber(() => accepted);
+  const email = await startSubscriber(() => ({ status: 204 }));
+  const envelope = {
+    specversion: '1.0',
+    id: 'evt-structured-1',
+    source: '/trikey/generate-keys',
+    type: EventTypes.shareIssued,
+    datacontenttype: 'application/json',
+    shareindex: 2,
+    data: { ceremonyId: 'c-42', custodian: 'ada@example.org' },
+  };
+
+  await withBridge({ keys, email }, async ({ post }) => {
+    const headers = { 'content-type': 'application/cloudevents+json; charset=UTF-8' };
+    const response = await post(headers, JSON.stringify(envelope));
+    assert.is(response.status, 202);
+
+    const request = await waitFor('the delivery', () => email.requests[0]);
+    assert.is(request.body.toString('utf8'), JSON.stringify(envelope.data));
+    assert.is(request.headers['content-type'], 'application/json');
+    assert.is(request.headers['ce-id'], 'evt-structured-1');
+    assert.is(request.headers['ce-source'], '/trikey/generate-keys');
+    assert.is(request.headers['ce-type'], EventTypes.shareIssued);
+    assert.is(request.headers['ce-shareindex'], '2');
+    assert.is(keys.requests.length, 0);
+  });
+});
+
+test('answers 400 for an event without source and stores nothing', async () => {
+  const keys = await startSubscriber(() => accepted);
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge(
+    { keys, email },
+    async ({ name, post }) => {
+      const withoutSource = eventHeaders({});
+      delete withoutSource['ce-source'];
+      const refused = await post(withoutSource, ceremonyJson);
+      assert.is(refused.status, 400);
+      assert.is(refused.headers.get('content-type'), 'application/problem+json');
+      assert.is(await countMessages(triggerQueueName(name, 'keys')), 0);
+
+      // The same event with its source is stored, so the count above could have been 1.
+      assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+      assert.is(await countMessages(triggerQueueName(name, 'keys')), 1);
+    },
+    { dispatch: false },
+  );
+});
+
+test('answers 500 and stores nothing when no trigger accepts the type', async () => {
+  const keys = await startSubscriber(() => accepted);
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ post }) => {
+    const headers = eventHeaders({ 'ce-type': EventTypes.shareDelivered });
+    const response = await post(headers, ceremonyJson);
+    assert.is(response.status, 500);
+    const problem = await readProblem(response);
+    assert.is(
+      problem.detail,
+      `no trigger accepts events of type ${EventTypes.shareDelivered}; the event was not stored`,
+    );
+  });
+});
+
+test('retries after 503 answers and a timeout until the subscriber accepts', async () => {
+  const keys = await startSubscriber((_, index) =>
+    index === 0 ? { status: 503 } : index === 1 ? { status: 202, delayMs: 800 } : accepted,
+  );
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ name, post, lines }) => {
+    assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+
+    const line = await waitFor('delivery', () => outcome(lines, 'event delivered', 'evt-binary-1'));
+    assert.is(line.attempts, 3);
+    assert.is(line.status, 202);
+    assert.is(keys.requests.length, 3);
+    assert.ok(keys.requests.every((request) => request.body.toString() === ceremonyJson));
+    assert.is(await countMessages(deadLetterQueueName(name, 'keys')), 0);
+  });
+});
+
+test('dead-letters at once after a 400, keeping the attributes, with one attempt', async () => {
+  const keys = await startSubscriber(() => ({ status: 400, body: 'secret detail of the body' }));
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ name, post, lines }) => {
+    assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+
+    const queue = deadLetterQueueName(name, 'keys');
+    await waitFor('dead letter', () => outcome(lines, 'event dead-lettered', 'evt-binary-1'));
+    const [dead, ...others] = await drainQueue(queue);
+    assert.is(others.length, 0);
+    assert.is(keys.requests.length, 1);
+    assert.is(dead!.content.toString('utf8'), ceremonyJson);
+    assert.is(dead!.properties.messageId, 'evt-binary-1');
+    assert.is(dead!.properties.contentType, 'application/json; charset=utf-8');
+    assert.is(dead!.properties.deliveryMode, 2);
+    const headers = dead!.properties.headers!;
+    assert.is(headers.id, 'evt-binary-1');
+    assert.is(headers.type, EventTypes.ceremonyRequested);
+    assert.is(headers.source, '/trikey/cli');
+    assert.is(headers.subject, 'c-42');
+    assert.is(headers.traceparent, requestHeaders['ce-traceparent']);
+    assert.is(headers.knativeerrordest, keys.url);
+    assert.is(headers.knativeerrorcode, '400');
+    assert.is(headers.trikeyattempts, '1');
+    assert.is(headers.trikeydeadletterreason, 'subscriber answered 400');
+    assert.not.ok(JSON.stringify(headers).includes('secret'), 'no response body is kept');
+    assert.is(await countMessages(triggerQueueName(name, 'keys')), 0);
+  });
+});
+
+test('dead-letters after retry + 1 attempts when the subscriber keeps failing', async () => {
+  const keys = await startSubscriber(() => accepted);
+  const email = await startSubscriber(() => ({ status: 500 }));
+  const headers = eventHeaders({ 'ce-id': 'evt-failing', 'ce-type': EventTypes.shareIssued });
+
+  await withBridge({ keys, email }, async ({ name, post, lines }) => {
+    assert.is((await post(headers, ceremonyJson)).status, 202);
+
+    const line = await waitFor('dead letter', () =>
+      outcome(lines, 'event dead-lettered', 'evt-failing'),
+    );
+    assert.is(line.attempts, emailTrigger.delivery.retry + 1);
+    assert.is(email.requests.length, 4);
+    const [dead] = await drainQueue(deadLetterQueueName(name, 'email'));
+    assert.is(dead!.properties.headers!.trikeyattempts, '4');
+    assert.is(dead!.properties.headers!.knativeerrorcode, '500');
+  });
+});
+
+test('dead-letters with code 0 when the subscriber cannot be reached', async () => {
+  const gone = await startSubscriber(() => accepted);
+  await gone.close();
+  const keys = { ...gone, close: async () => {} };
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ name, post, lines }) => {
+    assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+
+    const line = await waitFor('dead letter', () =>
+      outcome(lines, 'event dead-lettered', 'evt-binary-1'),
+    );
+    assert.is(line.attempts, 3);
+    const [dead] = await drainQueue(deadLetterQueueName(name, 'keys'));
+    assert.is(dead!.properties.headers!.knativeerrorcode, '0');
+    assert.is(dead!.properties.headers!.trikeydeadletterreason, 'network error: ECONNREFUSED');
+  });
+});
+
+test('publishes a reply event back so the trigger of its type receives it', async () => {
+  const replyData = '{"ceremonyId":"c-42","shareIndex":1}';
+  const keys = await startSubscriber(() => ({
+    status: 200,
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': 'evt-reply-1',
+      'ce-source': '/trikey/generate-keys',
+      'ce-type': EventTypes.shareIssued,
+      'content-type': 'application/json',
+    },
+    body: replyData,
+  }));
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ lines, post }) => {
+    assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+
+    const request = await waitFor('the reply', () => email.requests[0]);
+    assert.is(request.headers['ce-id'], 'evt-reply-1');
+    assert.is(request.headers['ce-type'], EventTypes.shareIssued);
+    assert.is(request.headers['ce-source'], '/trikey/generate-keys');
+    assert.is(request.body.toString('utf8'), replyData);
+    assert.ok(outcome(lines, 'event delivered', 'evt-binary-1'));
+  });
+});
+
+test('drops a reply that no trigger accepts and still acks the original', async () => {
+  const keys = await startSubscriber(() => ({
+    status: 200,
+    headers: { 'content-type': 'application/cloudevents+json' },
+    body: JSON.stringify({
+      specversion: '1.0',
+      id: 'evt-reply-2',
+      source: '/trikey/generate-keys',
+      type: EventTypes.shareDelivered,
+    }),
+  }));
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ name, lines, post }) => {
+    assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+
+    await waitFor('delivery', () => outcome(lines, 'event delivered', 'evt-binary-1'));
+    const dropped = outcome(lines, 'reply dropped: no trigger accepts its type', 'evt-reply-2');
+    assert.is(dropped?.level, 'info');
+    assert.is(keys.requests.length, 1);
+    assert.is(await countMessages(deadLetterQueueName(name, 'keys')), 0);
+  });
+});
+
+test('sends a trigger no more events at once than its parallelism', async () => {
+  const keys = await startSubscriber(() => ({ status: 202, delayMs: 60 }));
+  const email = await startSubscriber(() => ({ status: 202, delayMs: 60 }));
+
+  await withBridge({ keys, email }, async ({ post }) => {
+    for (let index = 0; index < 6; index += 1) {
+      const id = `evt-many-${index}`;
+      assert.is((await post(eventHeaders({ 'ce-id': id }), ceremonyJson)).status, 202);
+      const issued = eventHeaders({ 'ce-id': id, 'ce-type': EventTypes.shareIssued });
+      assert.is((await post(issued, ceremonyJson)).status, 202);
+    }
+
+    await waitFor('all deliveries', () => keys.requests.length + email.requests.length === 12);
+    assert.is(keys.mostAtOnce, 1);
+    assert.ok(email.mostAtOnce > 1 && email.mostAtOnce <= 4, `email had ${email.mostAtOnce}`);
+  });
+});
+
+test.run();
