@@ -45,5 +45,7 @@ for (const [output, meta] of Object.entries(result.metafile.outputs)) {
   if (!output.endsWith('.mjs') || quiet) continue;
   const gzipped = gzipSync(readFileSync(output)).length;
   const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
-  console.log(`${output.padEnd(28)} ${kb(meta.bytes).padStart(9)} raw ${kb(gzipped).padStart(9)} gzip`);
+  console.log(
+    `${output.padEnd(28)} ${kb(meta.bytes).padStart(9)} raw ${kb(gzipped).padStart(9)} gzip`,
+  );
 }

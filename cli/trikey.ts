@@ -16,7 +16,10 @@ const usage = `Usage:
 
 /** Why the command stopped; `code` is the exit status (1 refused, 2 misused). */
 class Stop extends Error {
-  constructor(message: string, readonly code: number) {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
     super(message);
   }
 }
@@ -40,7 +43,10 @@ async function combineCommand(args: string[]): Promise<void> {
   let tokens = positionals.filter((token) => token !== '-');
   if (tokens.length === 0 || positionals.includes('-')) {
     if (process.stdin.isTTY && tokens.length === 0) {
-      throw new Stop(`give the share tokens as arguments or one per line on standard input\n\n${usage}`, 2);
+      throw new Stop(
+        `give the share tokens as arguments or one per line on standard input\n\n${usage}`,
+        2,
+      );
     }
     const input = await text(process.stdin);
     const lines = input.split(/\r?\n/).map((line) => line.trim());
@@ -56,13 +62,18 @@ async function combineCommand(args: string[]): Promise<void> {
       writeFileSync(values.out, key + '\n', { mode: 0o600, flag: 'wx' });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'EEXIST' ? 'it already exists' : code ?? 'it could not be written';
+      const why = code === 'EEXIST' ? 'it already exists' : (code ?? 'it could not be written');
       throw new Stop(`cannot write ${values.out}: ${why}`, 1);
     }
   }
   const shown = values.out ? undefined : key;
   if (values.json) {
-    const body = { keyId: combined.keyId, fingerprint: combined.fingerprint, key: shown, file: values.out };
+    const body = {
+      keyId: combined.keyId,
+      fingerprint: combined.fingerprint,
+      key: shown,
+      file: values.out,
+    };
     process.stdout.write(JSON.stringify(body) + '\n');
     return;
   }
@@ -88,7 +99,10 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(usage);
       return;
     default:
-      throw new Stop(`${command ? `unknown command "${command}"` : 'no command given'}\n\n${usage}`, 2);
+      throw new Stop(
+        `${command ? `unknown command "${command}"` : 'no command given'}\n\n${usage}`,
+        2,
+      );
   }
 }
 

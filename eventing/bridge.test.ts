@@ -32,14 +32,14 @@ const quickDelivery = {
 } as const;
 const keysTrigger: Trigger = {
   name: 'keys',
-  filter: { type: EventTypes.ceremonyRequested },
+  filter: { attributes: { type: EventTypes.ceremonyRequested } },
   subscriber: 'keys',
   delivery: quickDelivery,
   parallelism: 1,
 };
 const emailTrigger: Trigger = {
   name: 'email',
-  filter: { type: EventTypes.shareIssued },
+  filter: { attributes: { type: EventTypes.shareIssued } },
   subscriber: 'email',
   delivery: { ...quickDelivery, retry: 3, backoffPolicy: 'linear' },
   parallelism: 4,

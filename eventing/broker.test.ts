@@ -27,7 +27,7 @@ import type { Trigger } from './triggers.ts';
 
 const keysTrigger: Trigger = {
   name: 'keys',
-  filter: { type: EventTypes.ceremonyRequested },
+  filter: { attributes: { type: EventTypes.ceremonyRequested } },
   subscriber: 'keys',
   delivery: { retry: 1, backoffPolicy: 'linear', backoffDelay: 'PT0.02S', timeout: 'PT5S' },
   parallelism: 2,

@@ -149,7 +149,10 @@ export function createBroker(options: BrokerOptions): Broker {
       await confirm.assertQueue(deadLetterQueueName(name, trigger.name), { durable: true });
       // Note: a binding from an earlier filter stays on the durable queue until it is deleted,
       // as a Knative Trigger's filter cannot change either.
-      await confirm.bindQueue(queue, exchange, '', { 'x-match': 'all', ...trigger.filter });
+      await confirm.bindQueue(queue, exchange, '', {
+        'x-match': 'all',
+        ...trigger.filter.attributes,
+      });
     }
   }
 

@@ -16,7 +16,7 @@ import {
 
 const validTrigger = {
   name: 'dispatch-email',
-  filter: { type: 'dev.trikey.share.issued' },
+  filter: { attributes: { type: 'dev.trikey.share.issued' } },
   subscriber: 'dispatch-email',
   delivery: { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.5S', timeout: 'PT10S' },
   parallelism: 10,
@@ -63,14 +63,19 @@ test('every filter type in triggers.json is one of the EventTypes', () => {
   const known: string[] = Object.values(EventTypes);
   assert.ok(list.triggers.length >= 2);
   for (const trigger of list.triggers) {
-    assert.ok(trigger.filter.type, `${trigger.name} filters on type`);
-    assert.ok(known.includes(trigger.filter.type!), `${trigger.filter.type} is an EventType`);
+    assert.ok(trigger.filter.attributes.type, `${trigger.name} filters on type`);
+    assert.ok(
+      known.includes(trigger.filter.attributes.type!),
+      `${trigger.filter.attributes.type} is an EventType`,
+    );
   }
 });
 
 test('triggers.json routes ceremony requests to generate-keys and issued shares to email', () => {
   const list = parseTriggers(bundled, 'eventing/triggers.json');
-  const byType = new Map(list.triggers.map((trigger) => [trigger.filter.type, trigger.subscriber]));
+  const byType = new Map(
+    list.triggers.map((trigger) => [trigger.filter.attributes.type, trigger.subscriber]),
+  );
   assert.is(byType.get(EventTypes.ceremonyRequested), 'generate-keys');
   assert.is(byType.get(EventTypes.shareIssued), 'dispatch-email');
 });
@@ -96,8 +101,8 @@ test('refuses a typo, a bad policy, a zero timeout or a duplicate name, naming t
 
   assert.match(refusal({ triggers: [validTrigger, validTrigger] }), 'trigger names must differ');
   assert.match(
-    refusal({ triggers: [{ ...validTrigger, filter: { 'x-match': 'any' } }] }),
-    'triggers.0.filter.x-match',
+    refusal({ triggers: [{ ...validTrigger, filter: { attributes: { 'x-match': 'any' } } }] }),
+    'triggers.0.filter.attributes.x-match',
   );
 });
 
@@ -127,7 +132,10 @@ test('waits linearly or exponentially longer before each retry', () => {
     timeout: 'PT1S',
   };
   const exponential: Delivery = { ...linear, backoffPolicy: 'exponential' };
-  assert.equal([1, 2, 3].map((attempt) => backoffMs(linear, attempt)), [200, 400, 600]);
+  assert.equal(
+    [1, 2, 3].map((attempt) => backoffMs(linear, attempt)),
+    [200, 400, 600],
+  );
   const waits = [1, 2, 3, 4].map((attempt) => backoffMs(exponential, attempt));
   assert.equal(waits, [200, 400, 800, 1600]);
 });

@@ -49,7 +49,12 @@ export const DeliverySchema = v.strictObject({
 export const TriggerSchema = v.strictObject({
   name: NameSchema,
   // Exact match on each attribute, like Knative's filter attributes.
-  filter: v.record(AttributeNameSchema, v.pipe(v.string(), v.minLength(1, 'must not be empty'))),
+  filter: v.strictObject({
+    attributes: v.record(
+      AttributeNameSchema,
+      v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+    ),
+  }),
   subscriber: NameSchema,
   delivery: DeliverySchema,
   parallelism: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),

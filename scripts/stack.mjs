@@ -56,9 +56,17 @@ async function waitReady(url, child, name, timeoutMs = 20_000) {
  * used, a promise that settles when any process exits, and `stop()`.
  */
 export async function startStack(options) {
-  const { ports, amqpUrl, brokerName = 'trikey', transportKeys, onLine, baseEnv = process.env } = options;
+  const {
+    ports,
+    amqpUrl,
+    brokerName = 'trikey',
+    transportKeys,
+    onLine,
+    baseEnv = process.env,
+  } = options;
   for (const name of ['generate-keys', 'dispatch-email', 'broker-bridge']) {
-    if (!existsSync(bundle(name))) throw new Error(`dist/${name}.mjs is missing: run npm run build`);
+    if (!existsSync(bundle(name)))
+      throw new Error(`dist/${name}.mjs is missing: run npm run build`);
   }
   const urls = {
     generateKeys: `http://127.0.0.1:${ports.generateKeys}`,
@@ -95,7 +103,9 @@ export async function startStack(options) {
 
   const stop = async () => {
     stopping = true;
-    const running = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+    const running = children.filter(
+      ({ child }) => child.exitCode === null && child.signalCode === null,
+    );
     await Promise.all(
       running.reverse().map(
         ({ child }) =>
@@ -113,7 +123,11 @@ export async function startStack(options) {
 
   const common = { TRIKEY_TRANSPORT_KEYS: transportKeys, HOST: '127.0.0.1' };
   try {
-    const ses = start('ses-emulator', [emulator, '--host', '127.0.0.1', '--port', String(ports.ses)], {});
+    const ses = start(
+      'ses-emulator',
+      [emulator, '--host', '127.0.0.1', '--port', String(ports.ses)],
+      {},
+    );
     await waitReady(`${urls.ses}/health-check`, ses, 'the SES emulator');
 
     const mailer = start('dispatch-email', [bundle('dispatch-email')], {

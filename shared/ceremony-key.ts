@@ -99,7 +99,9 @@ export async function combineShares(
       );
     }
     if (token.threshold !== first.threshold || token.total !== first.total) {
-      throw new CombineError('the shares disagree on the threshold or the total: one is not genuine');
+      throw new CombineError(
+        'the shares disagree on the threshold or the total: one is not genuine',
+      );
     }
     if (token.share.length !== first.share.length) {
       throw new CombineError('the shares have different lengths: one is not genuine');
@@ -121,7 +123,10 @@ export async function combineShares(
       `the rebuilt key does not match key id ${first.keyId}: one of the shares is corrupt`,
     );
   }
-  if (expectedFingerprint !== undefined && normaliseHex(expectedFingerprint) !== identity.fingerprint) {
+  if (
+    expectedFingerprint !== undefined &&
+    normaliseHex(expectedFingerprint) !== identity.fingerprint
+  ) {
     key.fill(0);
     throw new CombineError(
       `the rebuilt key has fingerprint ${identity.fingerprint}, not the one expected`,

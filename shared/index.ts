@@ -1,5 +1,11 @@
 export { EventSources, EventTypes, type EventType } from './event-types.ts';
-export { createLogger, silentLogger, type LogFields, type LogLevel, type Logger } from './logger.ts';
+export {
+  createLogger,
+  silentLogger,
+  type LogFields,
+  type LogLevel,
+  type Logger,
+} from './logger.ts';
 export {
   HttpProblem,
   problemMediaType,

@@ -31,12 +31,17 @@ const tagBytes = 16;
  * first seals; every one opens. Throws a plain Error whose message never repeats a key.
  */
 export function parseTransportKeys(text: string): TransportKey[] {
-  const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0) throw new Error('needs at least one id:base64 key');
   const keys = entries.map((entry, index) => {
     const match = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/_-]{43}=?)$/.exec(entry);
     if (!match) {
-      throw new Error(`entry ${index + 1} is not id:base64 with a 256-bit key (trikey keygen makes one)`);
+      throw new Error(
+        `entry ${index + 1} is not id:base64 with a 256-bit key (trikey keygen makes one)`,
+      );
     }
     return { id: match[1]!, key: Buffer.from(match[2]!, 'base64') };
   });
@@ -56,7 +61,11 @@ function associatedData(keyId: string, binding: SealBinding): Buffer {
 }
 
 /** Seals JSON content with AES-256-GCM under the first transport key, bound to the event. */
-export function seal(content: unknown, binding: SealBinding, keys: readonly TransportKey[]): string {
+export function seal(
+  content: unknown,
+  binding: SealBinding,
+  keys: readonly TransportKey[],
+): string {
   const transport = keys[0];
   if (!transport) throw new Error('no transport key configured');
   const iv = randomBytes(ivBytes);
@@ -65,7 +74,9 @@ export function seal(content: unknown, binding: SealBinding, keys: readonly Tran
   const plaintext = Buffer.from(JSON.stringify(content), 'utf8');
   const sealed = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
   plaintext.fill(0);
-  return [sealVersion, transport.id, iv.toString('base64url'), sealed.toString('base64url')].join('.');
+  return [sealVersion, transport.id, iv.toString('base64url'), sealed.toString('base64url')].join(
+    '.',
+  );
 }
 
 // Node's decoder also takes `+`, `/` and stray bits in the last character, so that several
@@ -81,22 +92,31 @@ function strictBase64url(text: string): Buffer {
  * SealError when the seal is malformed, names an unknown key, was made for another event or
  * was altered.
  */
-export function openSeal(text: string, binding: SealBinding, keys: readonly TransportKey[]): unknown {
+export function openSeal(
+  text: string,
+  binding: SealBinding,
+  keys: readonly TransportKey[],
+): unknown {
   const parts = text.split('.');
   if (parts.length !== 4 || parts[0] !== sealVersion) throw new SealError('the seal is malformed');
   const [, keyId, ivText, sealedText] = parts as [string, string, string, string];
   const transport = keys.find((key) => key.id === keyId);
-  if (!transport) throw new SealError(`the seal names transport key "${keyId}", which is not configured`);
+  if (!transport)
+    throw new SealError(`the seal names transport key "${keyId}", which is not configured`);
   const iv = strictBase64url(ivText);
   const sealed = strictBase64url(sealedText);
-  if (iv.length !== ivBytes || sealed.length <= tagBytes) throw new SealError('the seal is malformed');
+  if (iv.length !== ivBytes || sealed.length <= tagBytes)
+    throw new SealError('the seal is malformed');
 
   const decipher = createDecipheriv('aes-256-gcm', transport.key, iv, { authTagLength: tagBytes });
   decipher.setAAD(associatedData(transport.id, binding));
   decipher.setAuthTag(sealed.subarray(sealed.length - tagBytes));
   let plaintext: Buffer;
   try {
-    plaintext = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - tagBytes)), decipher.final()]);
+    plaintext = Buffer.concat([
+      decipher.update(sealed.subarray(0, sealed.length - tagBytes)),
+      decipher.final(),
+    ]);
   } catch {
     throw new SealError('the seal does not open: it was altered, or made for another event or key');
   }

@@ -69,7 +69,8 @@ export function decodeShareToken(text: string): ShareToken {
   } catch {
     throw new ShareTokenError('its checksum does not match: it was mistyped or cut short');
   }
-  if (payload.length < headerBytes + 2) throw new ShareTokenError('it is too short to hold a share');
+  if (payload.length < headerBytes + 2)
+    throw new ShareTokenError('it is too short to hold a share');
   const token: ShareToken = {
     version: payload[0]!,
     keyId: Buffer.from(payload.subarray(1, 1 + keyIdBytes)).toString('hex'),
@@ -79,13 +80,19 @@ export function decodeShareToken(text: string): ShareToken {
     share: payload.slice(headerBytes),
   };
   if (token.version !== tokenVersion) {
-    throw new ShareTokenError(`it has format version ${token.version}; this trikey reads version 1`);
+    throw new ShareTokenError(
+      `it has format version ${token.version}; this trikey reads version 1`,
+    );
   }
   if (token.threshold < 2 || token.total < token.threshold) {
-    throw new ShareTokenError(`it claims threshold ${token.threshold} of ${token.total}, which is impossible`);
+    throw new ShareTokenError(
+      `it claims threshold ${token.threshold} of ${token.total}, which is impossible`,
+    );
   }
   if (token.shareNumber < 1 || token.shareNumber > token.total) {
-    throw new ShareTokenError(`it claims share ${token.shareNumber} of ${token.total}, which is impossible`);
+    throw new ShareTokenError(
+      `it claims share ${token.shareNumber} of ${token.total}, which is impossible`,
+    );
   }
   if (token.share[token.share.length - 1] === 0) {
     throw new ShareTokenError('it has x-coordinate 0, which no genuine share has');

@@ -78,7 +78,12 @@ async function postCeremony(body: unknown) {
 test.before(async () => {
   assert.ok(await rabbitReachable(amqpUrl), `RabbitMQ must answer at ${amqpUrl}`);
   stack = await startStack({
-    ports: { generateKeys: await freePort(), dispatchEmail: await freePort(), bridge: await freePort(), ses: await freePort() },
+    ports: {
+      generateKeys: await freePort(),
+      dispatchEmail: await freePort(),
+      bridge: await freePort(),
+      ses: await freePort(),
+    },
     amqpUrl,
     brokerName,
     transportKeys,
@@ -90,10 +95,16 @@ test.before(async () => {
   const channel = await tap.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
   await channel.bindQueue(queue, `${brokerName}.broker`, '', {});
-  await channel.consume(queue, (message) => {
-    if (!message) return;
-    brokerMessages.push(message.content.toString('utf8') + JSON.stringify(message.properties.headers));
-  }, { noAck: true });
+  await channel.consume(
+    queue,
+    (message) => {
+      if (!message) return;
+      brokerMessages.push(
+        message.content.toString('utf8') + JSON.stringify(message.properties.headers),
+      );
+    },
+    { noAck: true },
+  );
 });
 
 test.after(async () => {
@@ -132,7 +143,9 @@ test('a POSTed ceremony of three ends as three emails whose tokens rebuild the k
   const rebuilt = await combineShares(tokens, accepted.body.fingerprint);
   assert.is(rebuilt.keyId, accepted.body.keyId);
   keysSeen.push(Buffer.from(rebuilt.key));
-  process.stdout.write(`\n    202 after ${acceptedMs.toFixed(0)} ms, 3 emails after ${deliveredMs.toFixed(0)} ms\n`);
+  process.stdout.write(
+    `\n    202 after ${acceptedMs.toFixed(0)} ms, 3 emails after ${deliveredMs.toFixed(0)} ms\n`,
+  );
 });
 
 test('with threshold 2 every pair rebuilds the same key and one token alone does not', async () => {
@@ -144,7 +157,11 @@ test('with threshold 2 every pair rebuilds the same key and one token alone does
   assert.match(stored[0]!.subject, /fragmento/);
   const tokens = stored.map(tokenOf);
   tokens.forEach((token) => tokensSeen.add(token));
-  for (const [a, b] of [[0, 1], [0, 2], [1, 2]] as const) {
+  for (const [a, b] of [
+    [0, 1],
+    [0, 2],
+    [1, 2],
+  ] as const) {
     const rebuilt = await combineShares([tokens[a]!, tokens[b]!]);
     assert.is(rebuilt.fingerprint, accepted.body.fingerprint);
     keysSeen.push(Buffer.from(rebuilt.key));
@@ -175,7 +192,10 @@ test('a ceremony.requested CloudEvent sent to the broker ends as emails too', as
   });
   assert.is(response.status, 202);
   const stored = (await waitForEmails(before + 2)).slice(before);
-  assert.equal(stored.map((email) => email.destination.to[0]).sort(), ['dba@example.com', 'ops@example.com']);
+  assert.equal(stored.map((email) => email.destination.to[0]).sort(), [
+    'dba@example.com',
+    'ops@example.com',
+  ]);
   const rebuilt = await combineShares(stored.map(tokenOf));
   stored.map(tokenOf).forEach((token) => tokensSeen.add(token));
   keysSeen.push(Buffer.from(rebuilt.key));
@@ -185,7 +205,10 @@ test('refused requests send nothing and say which field is wrong', async () => {
   const before = (await emails()).length;
   const refused = await postCeremony({ admin: 'Nombre del Admin', representantes: ['Nadie'] });
   assert.is(refused.status, 422);
-  assert.equal(refused.body.errors.map((error: { pointer: string }) => error.pointer), ['/admin', '/representantes/0']);
+  assert.equal(
+    refused.body.errors.map((error: { pointer: string }) => error.pointer),
+    ['/admin', '/representantes/0'],
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.is((await emails()).length, before);
 });

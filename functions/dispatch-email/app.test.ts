@@ -44,7 +44,12 @@ async function shareEvent(keys = transportKeys, change: Partial<ShareIssuedData>
     custodianNames: ['Ana', 'Luis Gómez'],
     label: 'backup <2027>',
   };
-  const binding = { id: `${ceremonyId}-1`, type: EventTypes.shareIssued, source: EventSources.generateKeys, subject: ceremonyId };
+  const binding = {
+    id: `${ceremonyId}-1`,
+    type: EventTypes.shareIssued,
+    source: EventSources.generateKeys,
+    subject: ceremonyId,
+  };
   const data: ShareIssuedData = { ...facts, seal: seal(sealed, binding, keys), ...change };
   return { event: { ...binding, data }, token: sealed.token };
 }
@@ -67,7 +72,11 @@ test('emails the sealed share from a binary-mode event and replies share.deliver
   const { app, sent } = makeApp();
   const { event, token } = await shareEvent();
   const message = toBinary(event);
-  const response = await app.request('/', { method: 'POST', headers: message.headers, body: message.body });
+  const response = await app.request('/', {
+    method: 'POST',
+    headers: message.headers,
+    body: message.body,
+  });
   assert.is(response.status, 200);
   assert.is(sent.length, 1);
   assert.is(sent[0]!.to, 'luis@example.com');
@@ -76,7 +85,12 @@ test('emails the sealed share from a binary-mode event and replies share.deliver
   const reply = readCloudEvent(response.headers, await response.text());
   assert.is(reply.type, EventTypes.shareDelivered);
   assert.is(reply.source, EventSources.dispatchEmail);
-  assert.equal(reply.data, { ceremonyId, keyId: event.data.keyId, shareNumber: 1, messageId: 'ses-123' });
+  assert.equal(reply.data, {
+    ceremonyId,
+    keyId: event.data.keyId,
+    shareNumber: 1,
+    messageId: 'ses-123',
+  });
 });
 
 test('takes the same event in structured mode with a parameterised media type', async () => {
@@ -111,7 +125,11 @@ test('refuses without sending a seal made with another transport key', async () 
   const { app, sent } = makeApp();
   const { event } = await shareEvent(otherKeys);
   const message = toBinary(event);
-  const response = await app.request('/', { method: 'POST', headers: message.headers, body: message.body });
+  const response = await app.request('/', {
+    method: 'POST',
+    headers: message.headers,
+    body: message.body,
+  });
   assert.is(response.status, 400);
   assert.match(((await response.json()) as { detail: string }).detail, /does not open/);
   assert.is(sent.length, 0);
@@ -121,16 +139,26 @@ test('refuses a seal moved to another event id', async () => {
   const { app, sent } = makeApp();
   const { event } = await shareEvent();
   const message = toBinary({ ...event, id: 'replayed' });
-  const response = await app.request('/', { method: 'POST', headers: message.headers, body: message.body });
+  const response = await app.request('/', {
+    method: 'POST',
+    headers: message.headers,
+    body: message.body,
+  });
   assert.is(response.status, 400);
   assert.is(sent.length, 0);
 });
 
 test('refuses a share redirected to another address in the clear data', async () => {
   const { app, sent } = makeApp();
-  const { event } = await shareEvent(transportKeys, { custodian: { name: 'Eve', email: 'eve@example.com' } });
+  const { event } = await shareEvent(transportKeys, {
+    custodian: { name: 'Eve', email: 'eve@example.com' },
+  });
   const message = toBinary(event);
-  const response = await app.request('/', { method: 'POST', headers: message.headers, body: message.body });
+  const response = await app.request('/', {
+    method: 'POST',
+    headers: message.headers,
+    body: message.body,
+  });
   assert.is(response.status, 400);
   assert.match(((await response.json()) as { detail: string }).detail, /disagrees with its seal/);
   assert.is(sent.length, 0);
@@ -140,11 +168,23 @@ test('answers 503 for a failure worth retrying and share.failed for a permanent 
   const { event } = await shareEvent();
   const message = toBinary(event);
   const busy = makeApp({ ok: false, retryable: true, reason: 'TooManyRequestsException' });
-  const retry = await busy.app.request('/', { method: 'POST', headers: message.headers, body: message.body });
+  const retry = await busy.app.request('/', {
+    method: 'POST',
+    headers: message.headers,
+    body: message.body,
+  });
   assert.is(retry.status, 503);
 
-  const rejected = makeApp({ ok: false, retryable: false, reason: 'SES refused the message: MessageRejected' });
-  const final = await rejected.app.request('/', { method: 'POST', headers: message.headers, body: message.body });
+  const rejected = makeApp({
+    ok: false,
+    retryable: false,
+    reason: 'SES refused the message: MessageRejected',
+  });
+  const final = await rejected.app.request('/', {
+    method: 'POST',
+    headers: message.headers,
+    body: message.body,
+  });
   assert.is(final.status, 200);
   const reply = readCloudEvent(final.headers, await final.text());
   assert.is(reply.type, EventTypes.shareFailed);
@@ -160,7 +200,10 @@ test('refuses a request that is not a CloudEvent and events of other types', asy
   });
   assert.is(plain.status, 415);
   const other = toBinary({ id: 'x', type: EventTypes.ceremonyRequested, source: '/t', data: {} });
-  assert.is((await app.request('/', { method: 'POST', headers: other.headers, body: other.body })).status, 400);
+  assert.is(
+    (await app.request('/', { method: 'POST', headers: other.headers, body: other.body })).status,
+    400,
+  );
   assert.is(sent.length, 0);
 });
 

@@ -64,7 +64,11 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
       outcome.messageId = result.messageId;
       logger.info('share emailed', { ...fields, shareNumber: share.shareNumber, durationMs });
     } else if (result.retryable) {
-      logger.warn('share not sent, will be retried', { ...fields, reason: result.reason, durationMs });
+      logger.warn('share not sent, will be retried', {
+        ...fields,
+        reason: result.reason,
+        durationMs,
+      });
       throw new HttpProblem(503, 'The email service did not take the message; try again later.');
     } else {
       outcome.reason = result.reason;
@@ -80,7 +84,9 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
     });
     return c.body(reply.body, 200, reply.headers);
   });
-  app.all('/', () => problemResponse(new HttpProblem(405, 'Only POST is accepted here.', [], { allow: 'POST' })));
+  app.all('/', () =>
+    problemResponse(new HttpProblem(405, 'Only POST is accepted here.', [], { allow: 'POST' })),
+  );
 
   app.notFound(() => problemResponse(new HttpProblem(404, 'No such path; POST CloudEvents to /.')));
   app.onError((error) => {

@@ -18,7 +18,12 @@ const ConfigSchema = v.object({
     requiredVar('must be set to the verified sender, such as "Trikey <keys@example.com>"'),
     v.check((from) => !/[\r\n]/.test(from), 'must be one line'),
   ),
-  TRIKEY_SES_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'))),
+  TRIKEY_SES_REGION: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
+    ),
+  ),
   AWS_REGION: v.optional(v.string()),
   TRIKEY_SES_ENDPOINT: v.optional(httpUrl),
   TRIKEY_SES_CONFIGURATION_SET: v.optional(v.pipe(v.string(), v.nonEmpty())),
@@ -32,7 +37,13 @@ export interface DispatchEmailConfig {
   port: number;
   host: string;
   transportKeys: readonly TransportKey[];
-  ses: { from: string; region: string; endpoint?: string; configurationSet?: string; timeoutMs: number };
+  ses: {
+    from: string;
+    region: string;
+    endpoint?: string;
+    configurationSet?: string;
+    timeoutMs: number;
+  };
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }

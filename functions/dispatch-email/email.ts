@@ -35,7 +35,8 @@ const english: Words = {
   intro:
     'You are a custodian of an encryption key made in a Trikey key ceremony. This email holds ' +
     'your share of it. Nobody, Trikey included, keeps a copy of the key itself.',
-  quorum: (s) => `Any ${s.threshold} of the ${s.total} custodians can rebuild the key together; fewer cannot.`,
+  quorum: (s) =>
+    `Any ${s.threshold} of the ${s.total} custodians can rebuild the key together; fewer cannot.`,
   allNeeded: 'Every share is needed to rebuild this key: if one is lost, the key is lost.',
   label: 'Label',
   keyId: 'Key id',
@@ -58,14 +59,16 @@ const english: Words = {
 };
 
 const spanish: Words = {
-  subject: (s) => `Tu fragmento de llave Trikey ${s.shareNumber} de ${s.total}: ${s.label ?? s.keyId}`,
+  subject: (s) =>
+    `Tu fragmento de llave Trikey ${s.shareNumber} de ${s.total}: ${s.label ?? s.keyId}`,
   greeting: (name) => `Hola, ${name}:`,
   intro:
     'Eres custodio de una llave de cifrado creada en una ceremonia de Trikey. Este correo ' +
     'contiene tu fragmento. Nadie, tampoco Trikey, guarda una copia de la llave.',
   quorum: (s) =>
     `Cualesquiera ${s.threshold} de los ${s.total} custodios pueden reconstruir la llave juntos; menos no pueden.`,
-  allNeeded: 'Se necesitan todos los fragmentos para reconstruir esta llave: si se pierde uno, se pierde la llave.',
+  allNeeded:
+    'Se necesitan todos los fragmentos para reconstruir esta llave: si se pierde uno, se pierde la llave.',
   label: 'Etiqueta',
   keyId: 'Id de la llave',
   fingerprint: 'Huella',
@@ -129,21 +132,33 @@ export function renderShareEmail(share: SealedShare): ShareEmail {
 
   // hono/html escapes every interpolated value, so caller-given names and labels stay text.
   const body = html`<!doctype html>
-<html lang="${share.locale}"><head><meta charset="utf-8"><title>${words.subject(share)}</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-<p>${words.greeting(share.custodian.name)}</p>
-<p>${words.intro}</p>
-<p><strong>${quorum}</strong></p>
-<table>${facts.map(([name, value]) => html`<tr><th align="left">${name}</th><td>${value}</td></tr>`)}</table>
-<p>${words.tokenHeading}</p>
-<pre style="font-size: 1.1em; padding: 0.5em; background: #f4f4f4">${share.token}</pre>
-<h3>${words.rebuildHeading}</h3>
-<p>${words.rebuild(share)}</p>
-<pre>${command}</pre>
-<p>${words.verify}</p>
-<p>${words.keepSafe}</p>
-<p><small>${words.ceremony(share.ceremonyId)}</small></p>
-</body></html>
-`;
+    <html lang="${share.locale}">
+      <head>
+        <meta charset="utf-8" />
+        <title>${words.subject(share)}</title>
+      </head>
+      <body style="font-family: sans-serif; line-height: 1.4">
+        <p>${words.greeting(share.custodian.name)}</p>
+        <p>${words.intro}</p>
+        <p><strong>${quorum}</strong></p>
+        <table>
+          ${facts.map(
+            ([name, value]) =>
+              html`<tr>
+                <th align="left">${name}</th>
+                <td>${value}</td>
+              </tr>`,
+          )}
+        </table>
+        <p>${words.tokenHeading}</p>
+        <pre style="font-size: 1.1em; padding: 0.5em; background: #f4f4f4">${share.token}</pre>
+        <h3>${words.rebuildHeading}</h3>
+        <p>${words.rebuild(share)}</p>
+        <pre>${command}</pre>
+        <p>${words.verify}</p>
+        <p>${words.keepSafe}</p>
+        <p><small>${words.ceremony(share.ceremonyId)}</small></p>
+      </body>
+    </html> `;
   return { subject: words.subject(share), text, html: String(body) };
 }

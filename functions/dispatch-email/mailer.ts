@@ -3,8 +3,7 @@ import type { ShareEmail } from './email.ts';
 
 /** The result of one send: an SES message id, or why it failed and whether to try again. */
 export type SendResult =
-  | { ok: true; messageId: string }
-  | { ok: false; retryable: boolean; reason: string };
+  { ok: true; messageId: string } | { ok: false; retryable: boolean; reason: string };
 
 /** Sends one email to one address. */
 export type SendEmail = (to: string, email: ShareEmail) => Promise<SendResult>;
@@ -52,7 +51,8 @@ export function createSesSender(settings: SesSettings): SendEmail {
       const output = await client.send(command, {
         abortSignal: AbortSignal.timeout(settings.timeoutMs),
       });
-      if (!output.MessageId) return { ok: false, retryable: true, reason: 'SES returned no message id' };
+      if (!output.MessageId)
+        return { ok: false, retryable: true, reason: 'SES returned no message id' };
       return { ok: true, messageId: output.MessageId };
     } catch (error) {
       return classify(error);

@@ -33,11 +33,13 @@ export function openShareEvent(event: ReceivedEvent, keys: readonly TransportKey
   try {
     content = openSeal(data.output.seal, event, keys);
   } catch (error) {
-    if (error instanceof SealError) throw new HttpProblem(400, `The share was refused: ${error.message}.`);
+    if (error instanceof SealError)
+      throw new HttpProblem(400, `The share was refused: ${error.message}.`);
     throw error;
   }
   const sealed = v.safeParse(SealedShareSchema, content);
-  if (!sealed.success) throw new HttpProblem(400, 'The share was refused: the sealed content is malformed.');
+  if (!sealed.success)
+    throw new HttpProblem(400, 'The share was refused: the sealed content is malformed.');
 
   const share = sealed.output;
   const clear = data.output;

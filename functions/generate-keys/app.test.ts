@@ -73,7 +73,12 @@ test('accepts the proof of concept body and answers 202 with the ceremony facts'
 
 test('publishes one sealed share.issued event per custodian, bound to the event', async () => {
   const { app, emitted } = makeApp();
-  const { path, init } = postJson({ ...pocBody, threshold: 2, label: 'warehouse-2027', locale: 'es' });
+  const { path, init } = postJson({
+    ...pocBody,
+    threshold: 2,
+    label: 'warehouse-2027',
+    locale: 'es',
+  });
   const body = (await (await app.request(path, init)).json()) as Record<string, any>;
   const tokens = new Set<string>();
   emitted.forEach((event, index) => {
@@ -123,26 +128,80 @@ test('names each invalid field with a JSON pointer', async () => {
   const cases: [unknown, string, RegExp][] = [
     [{ representatives: ['b@example.com'] }, '/admin', /./],
     [{ admin: 'Nombre del Admin', representantes: ['b@example.com'] }, '/admin', /address/],
-    [{ admin: 'a@example.com', representatives: ['not an address'] }, '/representatives/0', /address/],
+    [
+      { admin: 'a@example.com', representatives: ['not an address'] },
+      '/representatives/0',
+      /address/,
+    ],
     [{ admin: 'a@example.com', representatives: [] }, '/representatives', /at least one/],
     [{ admin: 'a@example.com' }, '/representatives', /required/],
-    [{ admin: 'a@example.com', representatives: ['b@example.com'], threshold: 3 }, '/threshold', /at most 2/],
-    [{ admin: 'a@example.com', representatives: ['b@example.com'], threshold: 1 }, '/threshold', /at least 2/],
-    [{ admin: 'a@example.com', representatives: ['b@example.com'], threshold: 2.5 }, '/threshold', /whole/],
-    [{ admin: 'a@example.com', representatives: ['b@example.com'], threshold: '2' }, '/threshold', /number/],
-    [{ admin: 'a@example.com', representatives: ['A@example.com'] }, '/representatives/0', /repeats/],
-    [{ admin: 'a@example.com', representatives: ['b@example.com'], locale: 'fr' }, '/locale', /"es" or "en"/],
-    [{ admin: 'a@example.com', representatives: ['b@example.com'], colour: 'red' }, '/colour', /not a field/],
-    [{ admin: 'a@example.com', representatives: ['b@example.com'], label: 'x'.repeat(101) }, '/label', /at most 100/],
-    [{ admin: 'Eve\r\nBcc: x@example.test <e@example.com>', representatives: ['b@example.com'] }, '/admin', /./],
-    [{ admin: { name: 'Eve\nBcc: x@example.test', email: 'e@example.com' }, representatives: ['b@example.com'] }, '/admin', /./],
     [
-      { admin: 'a@example.com', representatives: ['b@example.com'], representantes: ['c@example.com'] },
+      { admin: 'a@example.com', representatives: ['b@example.com'], threshold: 3 },
+      '/threshold',
+      /at most 2/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], threshold: 1 },
+      '/threshold',
+      /at least 2/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], threshold: 2.5 },
+      '/threshold',
+      /whole/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], threshold: '2' },
+      '/threshold',
+      /number/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['A@example.com'] },
+      '/representatives/0',
+      /repeats/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], locale: 'fr' },
+      '/locale',
+      /"es" or "en"/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], colour: 'red' },
+      '/colour',
+      /not a field/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], label: 'x'.repeat(101) },
+      '/label',
+      /at most 100/,
+    ],
+    [
+      { admin: 'Eve\r\nBcc: x@example.test <e@example.com>', representatives: ['b@example.com'] },
+      '/admin',
+      /./,
+    ],
+    [
+      {
+        admin: { name: 'Eve\nBcc: x@example.test', email: 'e@example.com' },
+        representatives: ['b@example.com'],
+      },
+      '/admin',
+      /./,
+    ],
+    [
+      {
+        admin: 'a@example.com',
+        representatives: ['b@example.com'],
+        representantes: ['c@example.com'],
+      },
       '/representantes',
       /not both/,
     ],
     [
-      { admin: 'a@example.com', representatives: Array.from({ length: 5 }, (_, i) => `r${i}@example.com`) },
+      {
+        admin: 'a@example.com',
+        representatives: Array.from({ length: 5 }, (_, i) => `r${i}@example.com`),
+      },
       '/representatives',
       /at most 5/,
     ],
@@ -212,11 +271,22 @@ test('takes a ceremony.requested CloudEvent in structured mode', async () => {
 test('refuses an event of another type, an invalid event and invalid event data', async () => {
   const { app, emitted } = makeApp();
   const other = toBinary({ id: 'x', type: 'dev.example.other', source: '/test', data: pocBody });
-  assert.is((await app.request('/', { method: 'POST', headers: other.headers, body: other.body })).status, 400);
+  assert.is(
+    (await app.request('/', { method: 'POST', headers: other.headers, body: other.body })).status,
+    400,
+  );
   const noSource = { ...other.headers };
   delete noSource['ce-source'];
-  assert.is((await app.request('/', { method: 'POST', headers: noSource, body: other.body })).status, 400);
-  const bad = toBinary({ id: 'y', type: EventTypes.ceremonyRequested, source: '/t', data: { admin: 1 } });
+  assert.is(
+    (await app.request('/', { method: 'POST', headers: noSource, body: other.body })).status,
+    400,
+  );
+  const bad = toBinary({
+    id: 'y',
+    type: EventTypes.ceremonyRequested,
+    source: '/t',
+    data: { admin: 1 },
+  });
   const response = await app.request('/', { method: 'POST', headers: bad.headers, body: bad.body });
   assert.is(response.status, 422);
   assert.is(emitted.length, 0);

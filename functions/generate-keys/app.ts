@@ -45,11 +45,18 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
     if (isCloudEventRequest(headers)) {
       const event = readCloudEvent(headers, text);
       if (event.type !== EventTypes.ceremonyRequested) {
-        throw new HttpProblem(400, `generate-keys takes events of type ${EventTypes.ceremonyRequested}.`, [
-          { pointer: '/type', detail: `must be ${EventTypes.ceremonyRequested}` },
-        ]);
+        throw new HttpProblem(
+          400,
+          `generate-keys takes events of type ${EventTypes.ceremonyRequested}.`,
+          [{ pointer: '/type', detail: `must be ${EventTypes.ceremonyRequested}` }],
+        );
       }
-      const body = parseOrThrow(CeremonyRequestSchema, event.data, 422, 'The ceremony request is invalid.');
+      const body = parseOrThrow(
+        CeremonyRequestSchema,
+        event.data,
+        422,
+        'The ceremony request is invalid.',
+      );
       const receipt = await runCeremony(planCeremony(body, deps), deps);
       logger.info('ceremony accepted', {
         ceremonyId: receipt.ceremonyId,
@@ -65,7 +72,10 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
     }
 
     if (mediaTypeEssence(headers.get('content-type')) !== 'application/json') {
-      throw new HttpProblem(415, 'Send the ceremony request as application/json, or as a CloudEvent.');
+      throw new HttpProblem(
+        415,
+        'Send the ceremony request as application/json, or as a CloudEvent.',
+      );
     }
     let json: unknown;
     try {
@@ -90,7 +100,9 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
   app.all('/', () => methodNotAllowed());
   app.all('/generate-keys', () => methodNotAllowed());
 
-  app.notFound(() => problemResponse(new HttpProblem(404, 'No such path; POST to / or /generate-keys.')));
+  app.notFound(() =>
+    problemResponse(new HttpProblem(404, 'No such path; POST to / or /generate-keys.')),
+  );
   app.onError((error) => {
     if (error instanceof HttpProblem) {
       logger.info('request refused', { status: error.status, detail: error.message });

@@ -36,7 +36,12 @@ export interface CeremonyReceipt {
   total: number;
   label: string | null;
   locale: 'es' | 'en';
-  custodians: { name: string; email: string; shareNumber: number; role: 'admin' | 'representative' }[];
+  custodians: {
+    name: string;
+    email: string;
+    shareNumber: number;
+    role: 'admin' | 'representative';
+  }[];
 }
 
 /** Settings and collaborators a ceremony needs. */
@@ -53,12 +58,18 @@ export interface CeremonyDeps {
 export function planCeremony(body: CeremonyRequestBody, deps: CeremonyDeps): CeremonyPlan {
   const errors: FieldError[] = [];
   if (body.representatives && body.representantes) {
-    errors.push({ pointer: '/representantes', detail: 'give representatives or representantes, not both' });
+    errors.push({
+      pointer: '/representantes',
+      detail: 'give representatives or representantes, not both',
+    });
   }
   const field = body.representatives ? 'representatives' : 'representantes';
   const representatives = body.representatives ?? body.representantes;
   if (!representatives) {
-    errors.push({ pointer: '/representatives', detail: 'is required: name at least one representative' });
+    errors.push({
+      pointer: '/representatives',
+      detail: 'is required: name at least one representative',
+    });
   }
   const custodians = [body.admin, ...(representatives ?? [])];
   const total = custodians.length;
@@ -73,14 +84,20 @@ export function planCeremony(body: CeremonyRequestBody, deps: CeremonyDeps): Cer
     const pointer = index === 0 ? '/admin' : `/${field}/${index - 1}`;
     const earlier = seen.get(custodian.email);
     if (earlier !== undefined) {
-      errors.push({ pointer, detail: `repeats the address of ${earlier}; each custodian needs their own` });
+      errors.push({
+        pointer,
+        detail: `repeats the address of ${earlier}; each custodian needs their own`,
+      });
     } else {
       seen.set(custodian.email, pointer.slice(1));
     }
   });
   const threshold = body.threshold ?? total;
   if (representatives && threshold > total) {
-    errors.push({ pointer: '/threshold', detail: `must be at most ${total}, the number of custodians` });
+    errors.push({
+      pointer: '/threshold',
+      detail: `must be at most ${total}, the number of custodians`,
+    });
   }
   if (errors.length > 0) throw new HttpProblem(422, 'The ceremony request is invalid.', errors);
 
@@ -98,7 +115,10 @@ export function planCeremony(body: CeremonyRequestBody, deps: CeremonyDeps): Cer
  * all. Resolves with a receipt only once every share event was accepted; otherwise throws a 503.
  * The key exists only inside this function and its bytes are overwritten before it returns.
  */
-export async function runCeremony(plan: CeremonyPlan, deps: CeremonyDeps): Promise<CeremonyReceipt> {
+export async function runCeremony(
+  plan: CeremonyPlan,
+  deps: CeremonyDeps,
+): Promise<CeremonyReceipt> {
   const ceremonyId = randomUUID();
   const total = plan.custodians.length;
   const key = await generateCeremonyKey();

@@ -15,7 +15,10 @@ const NameSchema = v.pipe(
   v.trim(),
   v.nonEmpty('must not be empty'),
   v.maxLength(maxNameLength, `must be at most ${maxNameLength} characters`),
-  v.check((name) => !controlCharacters.test(name), 'must not contain control characters or line breaks'),
+  v.check(
+    (name) => !controlCharacters.test(name),
+    'must not contain control characters or line breaks',
+  ),
   v.check((name) => !/[<>]/.test(name), 'must not contain < or >'),
 );
 
@@ -24,7 +27,10 @@ const EmailSchema = v.pipe(
   v.trim(),
   v.nonEmpty('must not be empty'),
   v.maxLength(254, 'must be at most 254 characters'),
-  v.check((email) => !controlCharacters.test(email), 'must not contain control characters or line breaks'),
+  v.check(
+    (email) => !controlCharacters.test(email),
+    'must not contain control characters or line breaks',
+  ),
   v.email('must be an email address such as ana@example.com'),
   v.toLowerCase(),
 );
@@ -89,29 +95,32 @@ const isPlainObject = (input: unknown): input is Record<string, unknown> =>
 export const CeremonyRequestSchema = v.pipe(
   v.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object'),
   v.strictObject(
-  {
-    admin: CustodianSchema,
-    representatives: v.optional(RepresentativesSchema),
-    // The proof of concept's Spanish field name, accepted as it stands.
-    representantes: v.optional(RepresentativesSchema),
-    threshold: v.optional(
-      v.pipe(
-        v.number('must be a number'),
-        v.integer('must be a whole number'),
-        v.minValue(2, 'must be at least 2'),
-        v.maxValue(255, 'must be at most 255'),
+    {
+      admin: CustodianSchema,
+      representatives: v.optional(RepresentativesSchema),
+      // The proof of concept's Spanish field name, accepted as it stands.
+      representantes: v.optional(RepresentativesSchema),
+      threshold: v.optional(
+        v.pipe(
+          v.number('must be a number'),
+          v.integer('must be a whole number'),
+          v.minValue(2, 'must be at least 2'),
+          v.maxValue(255, 'must be at most 255'),
+        ),
       ),
-    ),
-    label: v.optional(
-      v.pipe(
-        v.string('must be a string'),
-        v.trim(),
-        v.maxLength(maxLabelLength, `must be at most ${maxLabelLength} characters`),
-        v.check((label) => !controlCharacters.test(label), 'must not contain control characters or line breaks'),
+      label: v.optional(
+        v.pipe(
+          v.string('must be a string'),
+          v.trim(),
+          v.maxLength(maxLabelLength, `must be at most ${maxLabelLength} characters`),
+          v.check(
+            (label) => !controlCharacters.test(label),
+            'must not contain control characters or line breaks',
+          ),
+        ),
       ),
-    ),
-    locale: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"')),
-  },
+      locale: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"')),
+    },
     (issue) => (issue.path ? 'is not a field of a ceremony request' : 'must be a JSON object'),
   ),
 );
