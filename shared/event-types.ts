@@ -7,6 +7,7 @@ export const EventTypes = {
   shareIssued: 'dev.trikey.share.issued',
   shareDelivered: 'dev.trikey.share.delivered',
   shareFailed: 'dev.trikey.share.failed',
+  ceremonyVoided: 'dev.trikey.ceremony.voided',
 } as const;
 
 /** One of Trikey's event type names. */
