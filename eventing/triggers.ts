@@ -33,6 +33,30 @@ const AttributeNameSchema = v.pipe(
   v.regex(/^[a-z0-9]+$/, 'must be a CloudEvents attribute name: lowercase letters and digits'),
 );
 
+/**
+ * Where dead letters also go, as a Knative Destination: a subscriber `ref` with a `uri` path
+ * resolved against its URL, or an absolute `uri` alone.
+ */
+export const DestinationSchema = v.pipe(
+  v.strictObject({ ref: v.optional(NameSchema), uri: v.optional(v.string()) }),
+  v.check(({ ref, uri }) => ref !== undefined || uri !== undefined, 'must have a ref, a uri or both'),
+  // Knative refuses an absolute uri beside a ref, and a relative one without it.
+  v.forward(
+    v.check(
+      ({ ref, uri }) => uri === undefined || ref === undefined || /^\/(?!\/)/.test(uri),
+      'must be a path such as /dead-letter when ref is set',
+    ),
+    ['uri'],
+  ),
+  v.forward(
+    v.check(
+      ({ ref, uri }) => uri === undefined || ref !== undefined || isHttpUrl(uri),
+      'must be an absolute http or https URL when there is no ref',
+    ),
+    ['uri'],
+  ),
+);
+
 /** How a trigger's events are retried, as Knative's delivery spec spells it. */
 export const DeliverySchema = v.strictObject({
   retry: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)),
@@ -43,6 +67,7 @@ export const DeliverySchema = v.strictObject({
     // Valibot runs every check of a pipe, so this one must not throw on a malformed duration.
     v.check((text) => !durationPattern.test(text) || parseDuration(text) > 0, 'must not be zero'),
   ),
+  deadLetterSink: v.optional(DestinationSchema),
 });
 
 /** One trigger: the events it accepts, who receives them and how they are retried. */
@@ -60,9 +85,30 @@ export const TriggerSchema = v.strictObject({
   parallelism: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
 });
 
-/** The trigger file: every trigger of the broker, with names that differ. */
+/**
+ * The event types the status stream records besides every dead letter, and how long it keeps
+ * them, in RabbitMQ's `x-max-age` units (Y, M, D, h, m, s).
+ */
+export const StatusRecordSchema = v.strictObject({
+  types: v.pipe(
+    v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'))),
+    v.check((types) => new Set(types).size === types.length, 'types must differ'),
+  ),
+  maxAge: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[1-9]\d{0,8}[YMDhms]$/, 'must be a whole number and a unit of Y, M, D, h, m, s: 7D'),
+    ),
+    '7D',
+  ),
+});
+
+/** The trigger file: every trigger of the broker, with names that differ, and what is recorded. */
 export const TriggerListSchema = v.pipe(
-  v.strictObject({ triggers: v.pipe(v.array(TriggerSchema), v.minLength(1)) }),
+  v.strictObject({
+    triggers: v.pipe(v.array(TriggerSchema), v.minLength(1)),
+    record: v.optional(StatusRecordSchema, () => ({ types: [] })),
+  }),
   v.check(
     ({ triggers }) => new Set(triggers.map((trigger) => trigger.name)).size === triggers.length,
     'trigger names must differ',
@@ -77,6 +123,12 @@ export type Trigger = TriggerList['triggers'][number];
 
 /** One trigger's delivery spec. */
 export type Delivery = Trigger['delivery'];
+
+/** Where a trigger's dead letters are also sent. */
+export type Destination = v.InferOutput<typeof DestinationSchema>;
+
+/** What the status stream records and for how long. */
+export type StatusRecord = TriggerList['record'];
 
 /** Validates a trigger list; the ConfigError names the source and the path of each problem. */
 export function parseTriggers(value: unknown, source: string): TriggerList {
@@ -115,4 +167,8 @@ export async function loadTriggers(path?: string): Promise<TriggerList> {
 export function backoffMs(delivery: Delivery, attempt: number): number {
   const delay = parseDuration(delivery.backoffDelay);
   return delivery.backoffPolicy === 'linear' ? delay * attempt : delay * 2 ** (attempt - 1);
+}
+
+function isHttpUrl(text: string): boolean {
+  return /^https?:\/\/[^/]/i.test(text) && URL.canParse(text);
 }

@@ -63,9 +63,13 @@ export {
   type TransportKey,
 } from './seal.ts';
 export {
+  CeremonyVoidedDataSchema,
   SealedShareSchema,
   ShareIssuedDataSchema,
+  VoidSealSchema,
+  type CeremonyVoidedData,
   type SealedShare,
   type ShareIssuedData,
   type ShareOutcomeData,
+  type VoidSeal,
 } from './share-event.ts';

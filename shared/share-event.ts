@@ -50,3 +50,25 @@ export interface ShareOutcomeData {
   /** Why the share could not be sent, on failure. */
   reason?: string;
 }
+
+/** Content of the seal of a `dev.trikey.ceremony.voided` event. */
+export const VoidSealSchema = v.strictObject({
+  ceremonyId: CeremonyFacts.ceremonyId,
+  keyId: CeremonyFacts.keyId,
+  reason: v.pipe(v.string(), v.maxLength(500)),
+});
+
+/** What a voided ceremony's seal holds. */
+export type VoidSeal = v.InferOutput<typeof VoidSealSchema>;
+
+/**
+ * Data of a `dev.trikey.ceremony.voided` event: sealed like a share, so that nobody without the
+ * transport key can void a ceremony and have its custodians told so.
+ */
+export const CeremonyVoidedDataSchema = v.strictObject({
+  ...VoidSealSchema.entries,
+  seal: v.pipe(v.string(), v.maxLength(4096)),
+});
+
+/** Data of a `dev.trikey.ceremony.voided` event. */
+export type CeremonyVoidedData = v.InferOutput<typeof CeremonyVoidedDataSchema>;

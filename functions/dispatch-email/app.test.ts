@@ -16,6 +16,7 @@ import {
   type ShareIssuedData,
 } from '../../shared/index.ts';
 import { createDispatchEmailApp } from './app.ts';
+import { Ledger } from './ledger.ts';
 import type { SendResult } from './mailer.ts';
 import type { ShareEmail } from './email.ts';
 
@@ -60,6 +61,7 @@ function makeApp(result: SendResult = { ok: true, messageId: 'ses-123' }) {
     transportKeys,
     maxBodyBytes: 65_536,
     logger: silentLogger,
+    ledger: new Ledger({ windowMs: 60_000, maxEntries: 100 }),
     send: async (to, email) => {
       sent.push({ to, email });
       return result;

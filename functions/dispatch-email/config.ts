@@ -29,6 +29,8 @@ const ConfigSchema = v.object({
   TRIKEY_SES_CONFIGURATION_SET: v.optional(v.pipe(v.string(), v.nonEmpty())),
   TRIKEY_SES_TIMEOUT_MS: intVar(10_000, 100, 120_000),
   TRIKEY_MAX_BODY_BYTES: intVar(65_536, 1024, 1_048_576),
+  TRIKEY_DEDUPE_WINDOW_SECONDS: intVar(86_400, 60, 30 * 86_400),
+  TRIKEY_DEDUPE_MAX_ENTRIES: intVar(100_000, 100, 10_000_000),
   TRIKEY_LOG_LEVEL: logLevelVar,
 });
 
@@ -45,6 +47,8 @@ export interface DispatchEmailConfig {
     timeoutMs: number;
   };
   maxBodyBytes: number;
+  /** How long, and for how many events, sent shares and voids are remembered. */
+  dedupe: { windowMs: number; maxEntries: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -63,6 +67,10 @@ export function loadConfig(env: Env): DispatchEmailConfig {
       timeoutMs: raw.TRIKEY_SES_TIMEOUT_MS,
     }),
     maxBodyBytes: raw.TRIKEY_MAX_BODY_BYTES,
+    dedupe: Object.freeze({
+      windowMs: raw.TRIKEY_DEDUPE_WINDOW_SECONDS * 1000,
+      maxEntries: raw.TRIKEY_DEDUPE_MAX_ENTRIES,
+    }),
     logLevel: raw.TRIKEY_LOG_LEVEL,
   });
 }

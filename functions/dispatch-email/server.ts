@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError, createLogger } from '../../shared/index.ts';
 import { createDispatchEmailApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import { Ledger } from './ledger.ts';
 import { createSesSender } from './mailer.ts';
 
 let config;
@@ -15,7 +16,8 @@ try {
 
 const logger = createLogger('dispatch-email', config.logLevel);
 const send = createSesSender(config.ses);
-const app = createDispatchEmailApp({ ...config, logger, send });
+const ledger = new Ledger(config.dedupe);
+const app = createDispatchEmailApp({ ...config, logger, send, ledger });
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info('dispatch-email listening', {
     port: info.port,

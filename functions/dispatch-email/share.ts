@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import {
+  CeremonyVoidedDataSchema,
   EventTypes,
   HttpProblem,
   SealError,
@@ -10,6 +11,8 @@ import {
   type ReceivedEvent,
   type SealedShare,
   type TransportKey,
+  type VoidSeal,
+  VoidSealSchema,
 } from '../../shared/index.ts';
 
 /**
@@ -57,4 +60,37 @@ export function openShareEvent(event: ReceivedEvent, keys: readonly TransportKey
     throw new HttpProblem(400, 'The share was refused: the event data disagrees with its seal.');
   }
   return share;
+}
+
+/**
+ * Opens a `dev.trikey.ceremony.voided` event. Like a share event, it is refused with a 400 when
+ * its seal does not open on this event or disagrees with the clear data: a forged void could
+ * otherwise stop a ceremony's emails.
+ */
+export function openVoidedEvent(event: ReceivedEvent, keys: readonly TransportKey[]): VoidSeal {
+  const data = v.safeParse(CeremonyVoidedDataSchema, event.data);
+  if (!data.success) {
+    throw new HttpProblem(400, 'The voided event data is invalid.', fieldErrors(data.issues));
+  }
+  let content: unknown;
+  try {
+    content = openSeal(data.output.seal, event, keys);
+  } catch (error) {
+    if (error instanceof SealError) {
+      throw new HttpProblem(400, `The void was refused: ${error.message}.`);
+    }
+    throw error;
+  }
+  const sealed = v.safeParse(VoidSealSchema, content);
+  const clear = data.output;
+  if (
+    !sealed.success ||
+    sealed.output.ceremonyId !== clear.ceremonyId ||
+    sealed.output.keyId !== clear.keyId ||
+    sealed.output.reason !== clear.reason ||
+    event.subject !== clear.ceremonyId
+  ) {
+    throw new HttpProblem(400, 'The void was refused: the event data disagrees with its seal.');
+  }
+  return sealed.output;
 }

@@ -10,6 +10,7 @@ import {
   type SinkAnswer,
 } from '../../shared/index.ts';
 import { createGenerateKeysApp } from './app.ts';
+import { createVoider } from './voider.ts';
 
 const transportKeys = parseTransportKeys('t1:' + Buffer.alloc(32, 7).toString('base64'));
 const pocBody = {
@@ -20,7 +21,19 @@ const sink = 'http://sink.test/';
 
 function makeApp(answer: SinkAnswer = { ok: true, status: 202 }) {
   const emitted: OutgoingEvent[] = [];
+  const voids: OutgoingEvent[] = [];
+  const voider = createVoider({
+    sink,
+    publishTimeoutMs: 1000,
+    giveUpAfterMs: 1000,
+    logger: silentLogger,
+    emit: async (_sink, event) => {
+      voids.push(event);
+      return { ok: true, status: 202 };
+    },
+  });
   const app = createGenerateKeysApp({
+    voider,
     sink,
     transportKeys,
     maxCustodians: 5,
@@ -33,7 +46,7 @@ function makeApp(answer: SinkAnswer = { ok: true, status: 202 }) {
       return answer;
     },
   });
-  return { app, emitted };
+  return { app, emitted, voids, voider };
 }
 
 const postJson = (body: unknown, path = '/generate-keys', type = 'application/json') => ({
@@ -219,16 +232,40 @@ test('refuses a body that is not an object', async () => {
   assert.is(problem.errors[0]!.pointer, '');
 });
 
-test('answers 503 and no receipt when the broker refuses any share', async () => {
-  const { app, emitted } = makeApp({ ok: false, status: 0, reason: 'network' });
+test('answers 503, no receipt, and voids the ceremony when the broker refuses any share', async () => {
+  const { app, emitted, voids, voider } = makeApp({ ok: false, status: 0, reason: 'network' });
   const { path, init } = postJson(pocBody);
   const response = await app.request(path, init);
   assert.is(response.status, 503);
   assert.is(response.headers.get('content-type'), 'application/problem+json');
+  assert.is(response.headers.get('retry-after'), '5');
   const body = (await response.json()) as Record<string, any>;
-  assert.match(body.detail, /not accepted/);
+  assert.match(body.detail, /not accepted.*voided/);
   assert.is(body.ceremonyId, undefined);
   assert.is(emitted.length, 3);
+
+  assert.is(await voider.drain(1000), 0);
+  assert.is(voids.length, 1);
+  const voided = voids[0]!;
+  assert.is(voided.type, EventTypes.ceremonyVoided);
+  const share = emitted[0]!.data as { ceremonyId: string; keyId: string };
+  assert.is(voided.subject, share.ceremonyId);
+  const data = voided.data as { keyId: string; reason: string; seal: string };
+  assert.is(data.keyId, share.keyId);
+  assert.match(data.reason, /did not accept 3 of 3/);
+  assert.equal(openSeal(data.seal, voided, transportKeys), {
+    ceremonyId: share.ceremonyId,
+    keyId: share.keyId,
+    reason: data.reason,
+  });
+});
+
+test('voids nothing when every share is accepted', async () => {
+  const { app, voids, voider } = makeApp();
+  const { path, init } = postJson(pocBody);
+  assert.is((await app.request(path, init)).status, 202);
+  await voider.drain(100);
+  assert.is(voids.length, 0);
 });
 
 test('takes a ceremony.requested CloudEvent in binary mode', async () => {

@@ -10,12 +10,14 @@ import {
   splitKey,
   type FieldError,
   type OutgoingEvent,
+  type CeremonyVoidedData,
   type SealedShare,
   type ShareIssuedData,
   type SinkAnswer,
   type TransportKey,
 } from '../../shared/index.ts';
 import type { CeremonyRequestBody, Custodian } from './request.ts';
+import type { Voider } from './voider.ts';
 
 /** A ceremony request once every check has passed: what to generate and for whom. */
 export interface CeremonyPlan {
@@ -52,6 +54,7 @@ export interface CeremonyDeps {
   defaultLocale: 'es' | 'en';
   publishTimeoutMs: number;
   emit: (sink: string, event: OutgoingEvent, timeoutMs: number) => Promise<SinkAnswer>;
+  voider: Voider;
 }
 
 /** Applies the checks that span fields; throws a 422 HttpProblem naming each bad field. */
@@ -164,12 +167,14 @@ export async function runCeremony(
   );
   const refused = answers.filter((answer) => !answer.ok).length;
   if (refused > 0) {
-    // Note: shares already accepted are not voided yet, so their custodians may still receive a
-    // share of a key that nobody holds in full; issue 3 adds the voiding event.
+    // A share whose publish timed out may still have been stored, so the whole ceremony is
+    // voided whenever it is not accepted: a void that covers no share changes nothing.
+    const reason = `the broker did not accept ${refused} of ${total} share events`;
+    deps.voider.submit(voidedEvent(ceremonyId, identity.keyId, reason, deps.transportKeys));
     throw new HttpProblem(
       503,
-      `The broker did not accept ${refused} of ${total} share events; the ceremony was not ` +
-        'accepted and its key was discarded. Try again later.',
+      `The broker did not accept ${refused} of ${total} share events. The ceremony was not ` +
+        'accepted, its key was discarded, and any share already accepted is voided. Try again later.',
       [],
       { 'retry-after': '5' },
     );
@@ -189,4 +194,21 @@ export async function runCeremony(
       role: index === 0 ? 'admin' : 'representative',
     })),
   };
+}
+
+function voidedEvent(
+  ceremonyId: string,
+  keyId: string,
+  reason: string,
+  transportKeys: readonly TransportKey[],
+): OutgoingEvent {
+  const binding = {
+    id: `${ceremonyId}-voided`,
+    type: EventTypes.ceremonyVoided,
+    source: EventSources.generateKeys,
+    subject: ceremonyId,
+  };
+  const content = { ceremonyId, keyId, reason };
+  const data: CeremonyVoidedData = { ...content, seal: seal(content, binding, transportKeys) };
+  return { ...binding, data };
 }

@@ -17,7 +17,8 @@ const ConfigSchema = v.object({
   TRIKEY_TRANSPORT_KEYS: transportKeysVar,
   TRIKEY_MAX_CUSTODIANS: intVar(20, 2, 255),
   TRIKEY_DEFAULT_LOCALE: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"'), 'en'),
-  TRIKEY_PUBLISH_TIMEOUT_MS: intVar(5000, 100, 60_000),
+  TRIKEY_PUBLISH_TIMEOUT_MS: intVar(4000, 100, 60_000),
+  TRIKEY_VOID_RETRY_SECONDS: intVar(900, 0, 86_400),
   TRIKEY_MAX_BODY_BYTES: intVar(16_384, 1024, 1_048_576),
   TRIKEY_LOG_LEVEL: logLevelVar,
 });
@@ -31,6 +32,8 @@ export interface GenerateKeysConfig {
   maxCustodians: number;
   defaultLocale: 'es' | 'en';
   publishTimeoutMs: number;
+  /** How long a voided event is retried while the broker refuses it. */
+  voidForMs: number;
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -46,6 +49,7 @@ export function loadConfig(env: Env): GenerateKeysConfig {
     maxCustodians: raw.TRIKEY_MAX_CUSTODIANS,
     defaultLocale: raw.TRIKEY_DEFAULT_LOCALE,
     publishTimeoutMs: raw.TRIKEY_PUBLISH_TIMEOUT_MS,
+    voidForMs: raw.TRIKEY_VOID_RETRY_SECONDS * 1000,
     maxBodyBytes: raw.TRIKEY_MAX_BODY_BYTES,
     logLevel: raw.TRIKEY_LOG_LEVEL,
   });

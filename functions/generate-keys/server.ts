@@ -1,9 +1,10 @@
 import { serve } from '@hono/node-server';
 import { ConfigError, createLogger, emitEvent, silentLogger } from '../../shared/index.ts';
 import { createGenerateKeysApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, type GenerateKeysConfig } from './config.ts';
+import { createVoider } from './voider.ts';
 
-let config;
+let config: GenerateKeysConfig;
 try {
   config = loadConfig(process.env);
 } catch (error) {
@@ -13,20 +14,22 @@ try {
 }
 
 const logger = createLogger('generate-keys', config.logLevel);
-const app = createGenerateKeysApp({ ...config, logger, emit: emitEvent });
+const voider = createVoider({ ...config, emit: emitEvent, giveUpAfterMs: config.voidForMs, logger });
+const app = createGenerateKeysApp({ ...config, logger, emit: emitEvent, voider });
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info('generate-keys listening', { port: info.port, host: config.host, sink: config.sink });
   void warmUp(info.port);
 });
 
-// The first ceremony would otherwise also pay for loading and compiling the code it runs
-// (Web Crypto, valibot, the CloudEvents SDK, the HTTP client), about 40 ms. A rehearsal through a copy of the
-// app that publishes nothing pays for it once, after listening.
+// The first ceremony would otherwise also pay for loading and compiling the code it runs (Web
+// Crypto, valibot, the CloudEvents SDK, the HTTP client), about 40 ms. A rehearsal through a
+// copy of the app that publishes nothing pays for it once, after listening.
 async function warmUp(port: number): Promise<void> {
   const rehearsal = createGenerateKeysApp({
-    ...config!,
+    ...config,
     logger: silentLogger,
     emit: async () => ({ ok: true, status: 202 }),
+    voider,
   });
   const body = JSON.stringify({ admin: 'a@example.com', representatives: ['b@example.com'] });
   const headers = { 'content-type': 'application/json' };
@@ -34,3 +37,16 @@ async function warmUp(port: number): Promise<void> {
   // The HTTP client compiles its parser on its first real exchange: have it with ourselves.
   await fetch(`http://127.0.0.1:${port}/health/liveness`).catch(() => {});
 }
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  logger.info('generate-keys stopping', { pendingVoids: voider.pending });
+  server.close();
+  const left = await voider.drain(10_000);
+  if (left > 0) logger.error('stopping with ceremonies not yet voided', { pendingVoids: left });
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
