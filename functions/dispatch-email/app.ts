@@ -130,7 +130,11 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
       const sent = ledger.sent(event.id);
       if (reason !== undefined && sent) await tellVoided(sent, reason);
     } else if (result.retryable) {
-      logger.warn('share not sent, will be retried', { ...fields, reason: result.reason, durationMs });
+      logger.warn('share not sent, will be retried', {
+        ...fields,
+        reason: result.reason,
+        durationMs,
+      });
       throw new HttpProblem(503, 'The email service did not take the message; try again later.');
     } else {
       logger.warn('share failed for good', { ...fields, reason: result.reason, durationMs });
@@ -210,5 +214,7 @@ function sentFacts(share: SealedShare, eventId: string, messageId: string): Omit
 }
 
 function methodNotAllowed(): Response {
-  return problemResponse(new HttpProblem(405, 'Only POST is accepted here.', [], { allow: 'POST' }));
+  return problemResponse(
+    new HttpProblem(405, 'Only POST is accepted here.', [], { allow: 'POST' }),
+  );
 }

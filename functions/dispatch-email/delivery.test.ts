@@ -119,7 +119,10 @@ test('sends one email when the same share event arrives twice at once', async ()
   const c = await ceremony();
   const { sent, post } = makeApp();
   const answers = await Promise.all([post(c.shares[0]!), post(c.shares[0]!), post(c.shares[0]!)]);
-  assert.equal(answers.map((answer) => answer.status), [200, 200, 200]);
+  assert.equal(
+    answers.map((answer) => answer.status),
+    [200, 200, 200],
+  );
   assert.is(sent.length, 1);
 });
 
@@ -138,7 +141,11 @@ test('sends again once the dedupe window has passed', async () => {
 
 test('a permanent refusal replies share.failed and tells the admin, without the share', async () => {
   const c = await ceremony();
-  const refusal = { ok: false as const, retryable: false, reason: 'SES refused the message: MessageRejected' };
+  const refusal = {
+    ok: false as const,
+    retryable: false,
+    reason: 'SES refused the message: MessageRejected',
+  };
   const { sent, post } = makeApp({ [luis.email]: [refusal] });
   const response = await post(c.shares[1]!);
   assert.is(response.status, 200);
@@ -146,7 +153,10 @@ test('a permanent refusal replies share.failed and tells the admin, without the 
   assert.is(reply.type, EventTypes.shareFailed);
   assert.match((reply.data as { reason: string }).reason, /MessageRejected/);
 
-  assert.equal(sent.map((each) => each.to), [luis.email, admin.email]);
+  assert.equal(
+    sent.map((each) => each.to),
+    [luis.email, admin.email],
+  );
   const notice = sent[1]!.email;
   assert.match(notice.subject, /share 2 of 2 of backups was not delivered/);
   assert.ok(notice.text.includes('Luis Gómez <luis@example.com>'));
@@ -166,7 +176,10 @@ test('a notice to the admin that fails for now is retried by the broker, and sen
   const { sent, post } = makeApp({ [luis.email]: [refusal, refusal], [admin.email]: [busy] });
   assert.is((await post(c.shares[1]!)).status, 503);
   assert.is((await post(c.shares[1]!)).status, 200);
-  assert.equal(sent.map((each) => each.to), [luis.email, admin.email, luis.email, admin.email]);
+  assert.equal(
+    sent.map((each) => each.to),
+    [luis.email, admin.email, luis.email, admin.email],
+  );
   assert.is((await post(c.shares[1]!)).status, 200);
   assert.is(sent.filter((each) => each.to === admin.email).length, 2, 'no third notice');
 });

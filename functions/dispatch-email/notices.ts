@@ -36,7 +36,8 @@ const quorumLeft = (f: NoticeFacts, en: boolean) => {
 
 const english: NoticeWords = {
   greeting: (n) => `Hello ${n},`,
-  failedSubject: (f) => `Trikey: share ${f.shareNumber} of ${f.total} of ${name(f)} was not delivered`,
+  failedSubject: (f) =>
+    `Trikey: share ${f.shareNumber} of ${f.total} of ${name(f)} was not delivered`,
   failed: (f, reason) => [
     `Share ${f.shareNumber} of ${f.total} of key ${f.keyId}${f.label ? ` (${f.label})` : ''}, ` +
       `for ${f.custodian.name} <${f.custodian.email}>, could not be emailed.`,
@@ -56,7 +57,8 @@ const english: NoticeWords = {
 
 const spanish: NoticeWords = {
   greeting: (n) => `Hola, ${n}:`,
-  failedSubject: (f) => `Trikey: el fragmento ${f.shareNumber} de ${f.total} de ${name(f)} no se entregó`,
+  failedSubject: (f) =>
+    `Trikey: el fragmento ${f.shareNumber} de ${f.total} de ${name(f)} no se entregó`,
   failed: (f, reason) => [
     `El fragmento ${f.shareNumber} de ${f.total} de la llave ${f.keyId}` +
       `${f.label ? ` (${f.label})` : ''}, para ${f.custodian.name} <${f.custodian.email}>, ` +
@@ -82,12 +84,16 @@ function render(subject: string, greeting: string, paragraphs: string[]): ShareE
   const text = [greeting, '', ...kept.flatMap((paragraph) => [paragraph, '']), ''].join('\n');
   // hono/html escapes every interpolated value.
   const body = html`<!doctype html>
-<html><head><meta charset="utf-8"><title>${subject}</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-<p>${greeting}</p>
-${kept.map((paragraph) => html`<p>${paragraph}</p>`)}
-</body></html>
-`;
+    <html>
+      <head>
+        <meta charset="utf-8" />
+        <title>${subject}</title>
+      </head>
+      <body style="font-family: sans-serif; line-height: 1.4">
+        <p>${greeting}</p>
+        ${kept.map((paragraph) => html`<p>${paragraph}</p>`)}
+      </body>
+    </html> `;
   return { subject, text, html: String(body) };
 }
 
@@ -98,7 +104,11 @@ export function renderFailureNotice(
   reason: string,
 ): ShareEmail {
   const words = dictionaries[facts.locale];
-  return render(words.failedSubject(facts), words.greeting(admin.name), words.failed(facts, reason));
+  return render(
+    words.failedSubject(facts),
+    words.greeting(admin.name),
+    words.failed(facts, reason),
+  );
 }
 
 /** The email that tells a custodian the share they received belongs to a voided ceremony. */

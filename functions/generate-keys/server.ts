@@ -14,7 +14,12 @@ try {
 }
 
 const logger = createLogger('generate-keys', config.logLevel);
-const voider = createVoider({ ...config, emit: emitEvent, giveUpAfterMs: config.voidForMs, logger });
+const voider = createVoider({
+  ...config,
+  emit: emitEvent,
+  giveUpAfterMs: config.voidForMs,
+  logger,
+});
 const app = createGenerateKeysApp({ ...config, logger, emit: emitEvent, voider });
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info('generate-keys listening', { port: info.port, host: config.host, sink: config.sink });

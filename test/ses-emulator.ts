@@ -1,0 +1,70 @@
+// Starts the aws-ses-v2-local emulator as a process on an ephemeral loopback port. Test support.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../node_modules/aws-ses-v2-local/dist/cli.js', import.meta.url));
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** An email as the emulator stores it. */
+export interface StoredEmail {
+  messageId: string;
+  from: string;
+  destination: { to: string[]; cc: string[]; bcc: string[] };
+  subject: string;
+  body: { text: string; html: string };
+}
+
+/** A running emulator. */
+export interface SesEmulator {
+  url: string;
+  emails(): Promise<StoredEmail[]>;
+  stop(): Promise<void>;
+}
+
+/** Starts the emulator and waits until it answers. */
+export async function startSesEmulator(): Promise<SesEmulator> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [cli, '--host', '127.0.0.1', '--port', String(port)],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health-check`)).ok) break;
+    } catch {
+      if (Date.now() > deadline) throw new Error('the SES emulator did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    url,
+    async emails() {
+      const response = await fetch(`${url}/store`);
+      return ((await response.json()) as { emails: StoredEmail[] }).emails;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
