@@ -1,6 +1,6 @@
 // Starts Trikey's processes on one machine from their bundles: the SES emulator, the broker
 // bridge (when RabbitMQ answers), dispatch-email and generate-keys. Used by `npm start` and by
-// the end-to-end test, so both run exactly the same thing.
+// the end-to-end tests, so both run exactly the same thing.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -50,20 +50,29 @@ async function waitReady(url, child, name, timeoutMs = 20_000) {
   throw new Error(`${name} was not ready at ${url} within ${timeoutMs / 1000} s`);
 }
 
+function stopChild(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = setTimeout(() => child.kill('SIGKILL'), 12_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /**
  * Starts the stack. `onLine(service, line)` receives every line each process prints.
+ * Options: `ports`, `amqpUrl`, `brokerName`, `transportKeys`, `useBroker` (default: whether
+ * RabbitMQ answers), `sesEndpoint` (default: the emulator), `baseEnv`.
  * Resolves once every process answers its health check, with the URLs, whether RabbitMQ is
- * used, a promise that settles when any process exits, and `stop()`.
+ * used, a promise that settles when a process exits unasked, `stopService(name)` and
+ * `startService(name)` for fault tests, and `stop()`.
  */
 export async function startStack(options) {
-  const {
-    ports,
-    amqpUrl,
-    brokerName = 'trikey',
-    transportKeys,
-    onLine,
-    baseEnv = process.env,
-  } = options;
+  const { ports, amqpUrl, brokerName = 'trikey', transportKeys, onLine } = options;
+  const baseEnv = options.baseEnv ?? process.env;
   for (const name of ['generate-keys', 'dispatch-email', 'broker-bridge']) {
     if (!existsSync(bundle(name)))
       throw new Error(`dist/${name}.mjs is missing: run npm run build`);
@@ -75,98 +84,97 @@ export async function startStack(options) {
     ses: `http://127.0.0.1:${ports.ses}`,
   };
   const useBroker = options.useBroker ?? (await rabbitReachable(amqpUrl));
-  const children = [];
-  let stopping = false;
-
-  const start = (service, args, env) => {
-    const child = spawn(process.execPath, args, {
-      env: { ...baseEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => onLine(service, line));
-    }
-    children.push({ service, child });
-    return child;
-  };
-
-  const exited = new Promise((resolve) => {
-    const watch = () => {
-      for (const { service, child } of children) {
-        child.once('exit', (code, signal) => {
-          if (!stopping) resolve({ service, code, signal });
-        });
-      }
-    };
-    setImmediate(watch);
-  });
-
-  const stop = async () => {
-    stopping = true;
-    const running = children.filter(
-      ({ child }) => child.exitCode === null && child.signalCode === null,
-    );
-    await Promise.all(
-      running.reverse().map(
-        ({ child }) =>
-          new Promise((resolve) => {
-            const force = setTimeout(() => child.kill('SIGKILL'), 12_000);
-            child.once('exit', () => {
-              clearTimeout(force);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
-  };
-
   const common = { TRIKEY_TRANSPORT_KEYS: transportKeys, HOST: '127.0.0.1' };
-  try {
-    const ses = start(
-      'ses-emulator',
-      [emulator, '--host', '127.0.0.1', '--port', String(ports.ses)],
-      {},
-    );
-    await waitReady(`${urls.ses}/health-check`, ses, 'the SES emulator');
 
-    const mailer = start('dispatch-email', [bundle('dispatch-email')], {
-      ...common,
-      PORT: String(ports.dispatchEmail),
-      TRIKEY_SES_ENDPOINT: urls.ses,
-      TRIKEY_SES_REGION: 'us-east-1',
-      TRIKEY_SES_FROM: baseEnv.TRIKEY_SES_FROM ?? 'Trikey <trikey@example.com>',
-      // The emulator checks no signature; real credentials never leave for it.
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_SESSION_TOKEN: '',
-      AWS_PROFILE: '',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    });
-    await waitReady(`${urls.dispatchEmail}/health/readiness`, mailer, 'dispatch-email');
-
-    let sink = `${urls.dispatchEmail}/`;
-    if (useBroker) {
-      const bridge = start('broker-bridge', [bundle('broker-bridge')], {
+  const services = {
+    'ses-emulator': {
+      args: [emulator, '--host', '127.0.0.1', '--port', String(ports.ses)],
+      env: {},
+      health: `${urls.ses}/health-check`,
+    },
+    'dispatch-email': {
+      args: [bundle('dispatch-email')],
+      env: {
+        ...common,
+        PORT: String(ports.dispatchEmail),
+        TRIKEY_SES_ENDPOINT: options.sesEndpoint ?? urls.ses,
+        TRIKEY_SES_REGION: 'us-east-1',
+        TRIKEY_SES_FROM: baseEnv.TRIKEY_SES_FROM ?? 'Trikey <trikey@example.com>',
+        // The emulator checks no signature; real credentials never leave for it.
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_SESSION_TOKEN: '',
+        AWS_PROFILE: '',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      health: `${urls.dispatchEmail}/health/readiness`,
+    },
+    'broker-bridge': {
+      args: [bundle('broker-bridge')],
+      env: {
         HOST: '127.0.0.1',
         PORT: String(ports.bridge),
         AMQP_URL: amqpUrl,
         TRIKEY_BROKER_NAME: brokerName,
         TRIKEY_SUBSCRIBERS: `generate-keys=${urls.generateKeys}/,dispatch-email=${urls.dispatchEmail}/`,
-      });
-      await waitReady(`${urls.bridge}/health/readiness`, bridge, 'the broker bridge');
-      sink = `${urls.bridge}/`;
-    }
+      },
+      health: `${urls.bridge}/health/readiness`,
+    },
+    'generate-keys': {
+      args: [bundle('generate-keys')],
+      env: {
+        ...common,
+        PORT: String(ports.generateKeys),
+        K_SINK: useBroker ? `${urls.bridge}/` : `${urls.dispatchEmail}/`,
+      },
+      health: `${urls.generateKeys}/health/readiness`,
+    },
+  };
+  const order = [
+    'ses-emulator',
+    'dispatch-email',
+    ...(useBroker ? ['broker-bridge'] : []),
+    'generate-keys',
+  ];
 
-    const keys = start('generate-keys', [bundle('generate-keys')], {
-      ...common,
-      PORT: String(ports.generateKeys),
-      K_SINK: sink,
+  const running = new Map();
+  const asked = new Set();
+  let reportExit;
+  const exited = new Promise((resolve) => (reportExit = resolve));
+
+  const startService = async (service) => {
+    const spec = services[service];
+    const child = spawn(process.execPath, spec.args, {
+      env: { ...baseEnv, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await waitReady(`${urls.generateKeys}/health/readiness`, keys, 'generate-keys');
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => onLine(service, line));
+    }
+    child.once('exit', (code, signal) => {
+      if (!asked.has(child)) reportExit({ service, code, signal });
+    });
+    running.set(service, child);
+    await waitReady(spec.health, child, service);
+  };
+
+  const stopService = async (service) => {
+    const child = running.get(service);
+    if (!child) return;
+    asked.add(child);
+    running.delete(service);
+    await stopChild(child);
+  };
+
+  const stop = async () => {
+    for (const service of [...order].reverse()) await stopService(service);
+  };
+
+  try {
+    for (const service of order) await startService(service);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { urls, useBroker, exited, stop };
+  return { urls, useBroker, exited, stop, stopService, startService };
 }

@@ -11,6 +11,7 @@ export interface ProblemBody {
   status: number;
   detail: string;
   errors?: FieldError[];
+  [extension: string]: unknown;
 }
 
 const titles: Record<number, string> = {
@@ -37,6 +38,8 @@ export class HttpProblem extends Error {
     message: string,
     readonly errors: FieldError[] = [],
     readonly headers: Record<string, string> = {},
+    /** Extension members of the problem body (RFC 9457 section 3.2), such as `ceremonyId`. */
+    readonly extensions: Record<string, string | number> = {},
   ) {
     super(message);
     this.name = 'HttpProblem';
@@ -50,6 +53,7 @@ export const problemMediaType = 'application/problem+json';
 export function toProblem(error: unknown): ProblemBody {
   if (error instanceof HttpProblem) {
     const body: ProblemBody = {
+      ...error.extensions,
       type: 'about:blank',
       title: titles[error.status] ?? 'Error',
       status: error.status,

@@ -241,8 +241,9 @@ test('answers 503, no receipt, and voids the ceremony when the broker refuses an
   assert.is(response.headers.get('retry-after'), '5');
   const body = (await response.json()) as Record<string, any>;
   assert.match(body.detail, /not accepted.*voided/);
-  assert.is(body.ceremonyId, undefined);
+  assert.is(body.keyId, undefined);
   assert.is(emitted.length, 3);
+  assert.is(body.ceremonyId, (emitted[0]!.data as { ceremonyId: string }).ceremonyId);
 
   assert.is(await voider.drain(1000), 0);
   assert.is(voids.length, 1);

@@ -177,6 +177,7 @@ export async function runCeremony(
         'accepted, its key was discarded, and any share already accepted is voided. Try again later.',
       [],
       { 'retry-after': '5' },
+      { ceremonyId },
     );
   }
 
