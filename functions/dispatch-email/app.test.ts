@@ -209,4 +209,21 @@ test('refuses a request that is not a CloudEvent and events of other types', asy
   assert.is(sent.length, 0);
 });
 
+test('never repeats a token sent as event data in its error body', async () => {
+  const { app, sent } = makeApp();
+  const { event, token } = await shareEvent();
+  const asText = toBinary(event);
+  const bodies = [
+    { headers: { ...asText.headers, 'content-type': 'text/plain' }, body: token },
+    { headers: asText.headers, body: JSON.stringify({ ...event.data, ceremonyId: token }) },
+    { headers: asText.headers, body: JSON.stringify({ ...event.data, extra: token }) },
+  ];
+  for (const { headers, body } of bodies) {
+    const response = await app.request('/', { method: 'POST', headers, body });
+    assert.is(response.status, 400);
+    assert.not.ok((await response.text()).includes(token.slice(7, 30)));
+  }
+  assert.is(sent.length, 0);
+});
+
 test.run();

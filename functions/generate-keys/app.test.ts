@@ -139,7 +139,6 @@ test('answers 415 for another media type and 400 for malformed JSON', async () =
 
 test('names each invalid field with a JSON pointer', async () => {
   const cases: [unknown, string, RegExp][] = [
-    [{ representatives: ['b@example.com'] }, '/admin', /./],
     [{ admin: 'Nombre del Admin', representantes: ['b@example.com'] }, '/admin', /address/],
     [
       { admin: 'a@example.com', representatives: ['not an address'] },
@@ -191,15 +190,58 @@ test('names each invalid field with a JSON pointer', async () => {
     [
       { admin: 'Eve\r\nBcc: x@example.test <e@example.com>', representatives: ['b@example.com'] },
       '/admin',
-      /./,
+      /control characters, line breaks/,
+    ],
+    [
+      { admin: 'Eve\r\n <e@example.com>', representatives: ['b@example.com'] },
+      '/admin',
+      /control characters, line breaks/,
     ],
     [
       {
         admin: { name: 'Eve\nBcc: x@example.test', email: 'e@example.com' },
         representatives: ['b@example.com'],
       },
+      '/admin/name',
+      /control characters, line breaks/,
+    ],
+    [
+      { admin: 'Ana \u202egnp.exe <zoe@example.com>', representatives: ['b@example.com'] },
       '/admin',
-      /./,
+      /invisible marks/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], label: 'x\u200by' },
+      '/label',
+      /invisible marks/,
+    ],
+    [{ representatives: ['b@example.com'] }, '/admin', /is required/],
+    [
+      {
+        admin: { name: 'x'.repeat(101), email: 'a@example.com' },
+        representatives: ['b@example.com'],
+      },
+      '/admin/name',
+      /at most 100/,
+    ],
+    [
+      {
+        admin: { email: 'a@example.com', ageRecipient: 'age1x' },
+        representatives: ['b@example.com'],
+      },
+      '/admin/ageRecipient',
+      /not available yet/,
+    ],
+    [
+      { admin: { email: 'a@example.com', role: 'x' }, representatives: ['b@example.com'] },
+      '/admin/role',
+      /not a field of a custodian/,
+    ],
+    [{ admin: { name: 'A' }, representatives: ['b@example.com'] }, '/admin/email', /is required/],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com', 7] },
+      '/representatives/1',
+      /Name <address>/,
     ],
     [
       {

@@ -7,6 +7,16 @@ export interface Custodian {
   email: string;
 }
 
+const isPlainObject = (input: unknown): input is Record<string, unknown> =>
+  typeof input === 'object' && input !== null && !Array.isArray(input);
+
+// A strict object's issue is about the object itself, a missing field, or an unknown field.
+function objectMessage(issue: v.BaseIssue<unknown>, what: string): string {
+  if (!issue.path) return 'must be a JSON object';
+  if (issue.received === 'undefined') return 'is required';
+  return `is not a field of ${what}`;
+}
+
 const maxNameLength = 100;
 const maxLabelLength = 100;
 
@@ -17,7 +27,7 @@ const NameSchema = v.pipe(
   v.maxLength(maxNameLength, `must be at most ${maxNameLength} characters`),
   v.check(
     (name) => !controlCharacters.test(name),
-    'must not contain control characters or line breaks',
+    'must not contain control characters, line breaks or invisible marks',
   ),
   v.check((name) => !/[<>]/.test(name), 'must not contain < or >'),
 );
@@ -29,7 +39,7 @@ const EmailSchema = v.pipe(
   v.maxLength(254, 'must be at most 254 characters'),
   v.check(
     (email) => !controlCharacters.test(email),
-    'must not contain control characters or line breaks',
+    'must not contain control characters, line breaks or invisible marks',
   ),
   v.email('must be an email address such as ana@example.com'),
   v.toLowerCase(),
@@ -42,6 +52,10 @@ const custodianText = /^\s*(?:([^<>]*?)\s*<([^<>]*)>|([^<>\s]+@[^<>\s]+))\s*$/;
 const CustodianTextSchema = v.pipe(
   v.string(),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    if (controlCharacters.test(dataset.value)) {
+      addIssue({ message: 'must not contain control characters, line breaks or invisible marks' });
+      return NEVER;
+    }
     const match = custodianText.exec(dataset.value);
     if (!match) {
       addIssue({
@@ -67,19 +81,43 @@ const CustodianObjectSchema = v.pipe(
       email: EmailSchema,
       ageRecipient: v.optional(v.string('must be a string')),
     },
-    (issue) => (issue.path ? 'is not a field of a custodian' : 'must be an object'),
+    (issue) => objectMessage(issue, 'a custodian'),
   ),
-  v.check(
-    (custodian) => custodian.ageRecipient === undefined,
-    'ageRecipient (encrypting a share to its custodian) is not available in this version of Trikey',
+  v.forward(
+    v.check(
+      (custodian) => custodian.ageRecipient === undefined,
+      'is not available yet: this version of Trikey cannot encrypt a share to its custodian',
+    ),
+    ['ageRecipient'],
   ),
   v.transform(({ name, email }) => ({ name: name ?? email.split('@')[0]!, email })),
 );
 
-/** One custodian: `"Name <address>"`, `"address"` or `{ name, email }`. */
-export const CustodianSchema = v.union(
-  [CustodianTextSchema, CustodianObjectSchema],
-  'must be "Name <address>", an address, or an object with name and email',
+/**
+ * One custodian: `"Name <address>"`, `"address"` or `{ name, email }`. The form is chosen by the
+ * input's type, so that a refusal gives the reason of that form rather than of a union.
+ */
+export const CustodianSchema = v.pipe(
+  v.unknown(),
+  v.rawTransform<unknown, Custodian>(({ dataset, addIssue, NEVER }) => {
+    const input = dataset.value;
+    const schema =
+      typeof input === 'string'
+        ? CustodianTextSchema
+        : isPlainObject(input)
+          ? CustodianObjectSchema
+          : undefined;
+    if (!schema) {
+      addIssue({
+        message: 'must be "Name <address>", an address, or an object with name and email',
+      });
+      return NEVER;
+    }
+    const result = v.safeParse(schema, input);
+    if (result.success) return result.output;
+    for (const issue of result.issues) addIssue({ message: issue.message, path: issue.path });
+    return NEVER;
+  }),
 );
 
 const RepresentativesSchema = v.pipe(
@@ -87,9 +125,6 @@ const RepresentativesSchema = v.pipe(
   v.minLength(1, 'must name at least one representative'),
   v.maxLength(254, 'must name at most 254 representatives'),
 );
-
-const isPlainObject = (input: unknown): input is Record<string, unknown> =>
-  typeof input === 'object' && input !== null && !Array.isArray(input);
 
 /** The body of a ceremony request, as the brief's request contract gives it. */
 export const CeremonyRequestSchema = v.pipe(
@@ -115,13 +150,13 @@ export const CeremonyRequestSchema = v.pipe(
           v.maxLength(maxLabelLength, `must be at most ${maxLabelLength} characters`),
           v.check(
             (label) => !controlCharacters.test(label),
-            'must not contain control characters or line breaks',
+            'must not contain control characters, line breaks or invisible marks',
           ),
         ),
       ),
       locale: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"')),
     },
-    (issue) => (issue.path ? 'is not a field of a ceremony request' : 'must be a JSON object'),
+    (issue) => objectMessage(issue, 'a ceremony request'),
   ),
 );
 
