@@ -64,6 +64,7 @@ export {
 } from './seal.ts';
 export {
   CeremonyVoidedDataSchema,
+  maxShareEventBytes,
   SealedShareSchema,
   ShareIssuedDataSchema,
   VoidSealSchema,

@@ -1,5 +1,12 @@
 import * as v from 'valibot';
 
+/**
+ * The largest share event generate-keys publishes and dispatch-email accepts, in bytes of its
+ * JSON data. generate-keys' largest request (128 KiB) makes events well under it, and it checks
+ * each event against it before it answers 202, so an accepted share is never too large to mail.
+ */
+export const maxShareEventBytes = 768 * 1024;
+
 const CustodianSchema = v.strictObject({
   name: v.pipe(v.string(), v.maxLength(100)),
   email: v.pipe(v.string(), v.email(), v.maxLength(254)),
@@ -19,7 +26,7 @@ const CeremonyFacts = {
 /** Data of a `dev.trikey.share.issued` event: facts in the clear, the share only in the seal. */
 export const ShareIssuedDataSchema = v.strictObject({
   ...CeremonyFacts,
-  seal: v.pipe(v.string(), v.maxLength(16_384)),
+  seal: v.pipe(v.string(), v.maxLength(maxShareEventBytes)),
 });
 
 /** Data of a `dev.trikey.share.issued` event. */

@@ -28,7 +28,7 @@ const ConfigSchema = v.object({
   TRIKEY_SES_ENDPOINT: v.optional(httpUrl),
   TRIKEY_SES_CONFIGURATION_SET: v.optional(v.pipe(v.string(), v.nonEmpty())),
   TRIKEY_SES_TIMEOUT_MS: intVar(10_000, 100, 120_000),
-  TRIKEY_MAX_BODY_BYTES: intVar(65_536, 1024, 1_048_576),
+  TRIKEY_MAX_BODY_BYTES: intVar(1_048_576, 1_048_576, 8_388_608),
   TRIKEY_DEDUPE_WINDOW_SECONDS: intVar(86_400, 60, 30 * 86_400),
   TRIKEY_DEDUPE_MAX_ENTRIES: intVar(100_000, 100, 10_000_000),
   TRIKEY_LOG_LEVEL: logLevelVar,

@@ -6,6 +6,7 @@ import {
   encodeShareToken,
   generateCeremonyKey,
   identifyKey,
+  maxShareEventBytes,
   seal,
   splitKey,
   type FieldError,
@@ -160,6 +161,13 @@ export async function runCeremony(
     });
   } finally {
     key.fill(0);
+  }
+  const largest = Math.max(...events.map((event) => Buffer.byteLength(JSON.stringify(event.data))));
+  if (largest > maxShareEventBytes) {
+    throw new HttpProblem(
+      413,
+      'The ceremony is too large to email: name fewer custodians or shorter names.',
+    );
   }
 
   const answers = await Promise.all(

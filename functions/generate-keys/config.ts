@@ -19,7 +19,7 @@ const ConfigSchema = v.object({
   TRIKEY_DEFAULT_LOCALE: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"'), 'en'),
   TRIKEY_PUBLISH_TIMEOUT_MS: intVar(4000, 100, 60_000),
   TRIKEY_VOID_RETRY_SECONDS: intVar(900, 0, 86_400),
-  TRIKEY_MAX_BODY_BYTES: intVar(16_384, 1024, 1_048_576),
+  TRIKEY_MAX_BODY_BYTES: intVar(16_384, 1024, 131_072),
   TRIKEY_LOG_LEVEL: logLevelVar,
 });
 
