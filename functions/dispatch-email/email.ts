@@ -20,7 +20,7 @@ interface Words {
   yourShare: string;
   shareOf: (share: SealedShare) => string;
   admin: string;
-  custodians: string;
+  others: string;
   tokenHeading: string;
   rebuildHeading: string;
   rebuild: (share: SealedShare) => string;
@@ -39,17 +39,17 @@ const english: Words = {
     `Any ${s.threshold} of the ${s.total} custodians can rebuild the key together; fewer cannot.`,
   allNeeded: 'Every share is needed to rebuild this key: if one is lost, the key is lost.',
   label: 'Label',
-  keyId: 'Key id',
+  keyId: 'Key ID',
   fingerprint: 'Fingerprint',
   yourShare: 'Your share',
   shareOf: (s) => `${s.shareNumber} of ${s.total} (${s.threshold} needed)`,
   admin: 'Admin',
-  custodians: 'Custodians',
+  others: 'Other custodians',
   tokenHeading: 'Your share token:',
   rebuildHeading: 'To rebuild the key',
   rebuild: (s) =>
-    `Bring ${s.threshold} share tokens together on a trusted machine where Trikey is installed ` +
-    'and run:',
+    `Bring ${s.threshold} share tokens together on a trusted, offline machine with the trikey ` +
+    'command (it comes with Trikey: npm ci in its repository) and run:',
   verify:
     'It checks every token, rebuilds the key and prints its fingerprint: it must match the one above.',
   keepSafe:
@@ -60,32 +60,33 @@ const english: Words = {
 
 const spanish: Words = {
   subject: (s) =>
-    `Tu fragmento de llave Trikey ${s.shareNumber} de ${s.total}: ${s.label ?? s.keyId}`,
+    `Tu fragmento de clave Trikey ${s.shareNumber} de ${s.total}: ${s.label ?? s.keyId}`,
   greeting: (name) => `Hola, ${name}:`,
   intro:
-    'Eres custodio de una llave de cifrado creada en una ceremonia de Trikey. Este correo ' +
-    'contiene tu fragmento. Nadie, tampoco Trikey, guarda una copia de la llave.',
+    'Eres custodio de una clave de cifrado creada en una ceremonia de Trikey. Este correo ' +
+    'contiene tu fragmento. Nadie, tampoco Trikey, guarda una copia de la clave.',
   quorum: (s) =>
-    `Cualesquiera ${s.threshold} de los ${s.total} custodios pueden reconstruir la llave juntos; menos no pueden.`,
+    `Cualesquiera ${s.threshold} de los ${s.total} custodios pueden reconstruir la clave juntos; menos no pueden.`,
   allNeeded:
-    'Se necesitan todos los fragmentos para reconstruir esta llave: si se pierde uno, se pierde la llave.',
+    'Se necesitan todos los fragmentos para reconstruir esta clave: si se pierde uno, se pierde la clave.',
   label: 'Etiqueta',
-  keyId: 'Id de la llave',
+  keyId: 'ID de la clave',
   fingerprint: 'Huella',
   yourShare: 'Tu fragmento',
   shareOf: (s) => `${s.shareNumber} de ${s.total} (se necesitan ${s.threshold})`,
   admin: 'Administrador',
-  custodians: 'Custodios',
-  tokenHeading: 'Tu fragmento:',
-  rebuildHeading: 'Para reconstruir la llave',
+  others: 'Otros custodios',
+  tokenHeading: 'Tu token de fragmento:',
+  rebuildHeading: 'Para reconstruir la clave',
   rebuild: (s) =>
-    `Reúnan ${s.threshold} fragmentos en una máquina de confianza con Trikey instalado y ejecuten:`,
+    `Reúne ${s.threshold} tokens de fragmento en una máquina de confianza y sin conexión, con el ` +
+    'comando trikey (viene con Trikey: npm ci en su repositorio), y ejecuta:',
   verify:
-    'El comando comprueba cada fragmento, reconstruye la llave e imprime su huella, que debe ' +
+    'El comando comprueba cada fragmento, reconstruye la clave e imprime su huella, que debe ' +
     'coincidir con la de arriba.',
   keepSafe:
     'Guarda este fragmento fuera de línea (en un gestor de contraseñas o en papel, en una caja ' +
-    'fuerte), no lo compartas hasta que haya que reconstruir la llave y luego borra este correo.',
+    'fuerte), no lo compartas hasta que haya que reconstruir la clave y luego borra este correo.',
   ceremony: (id) => `Ceremonia ${id}`,
 };
 
@@ -95,6 +96,8 @@ const dictionaries = { en: english, es: spanish } as const;
 export function renderShareEmail(share: SealedShare): ShareEmail {
   const words = dictionaries[share.locale];
   const command = 'npx trikey combine TOKEN_1 TOKEN_2 ...';
+  // Names only, and not the reader's own: share i + 1 belongs to the custodian at index i.
+  const others = share.custodianNames.filter((_, index) => index !== share.shareNumber - 1);
   const quorum = share.threshold === share.total ? words.allNeeded : words.quorum(share);
   const facts: [string, string][] = [
     ...(share.label ? [[words.label, share.label] as [string, string]] : []),
@@ -102,7 +105,7 @@ export function renderShareEmail(share: SealedShare): ShareEmail {
     [words.fingerprint, share.fingerprint],
     [words.yourShare, words.shareOf(share)],
     [words.admin, share.admin.name],
-    [words.custodians, share.custodianNames.join(', ')],
+    [words.others, others.join(', ')],
   ];
   const width = Math.max(...facts.map(([name]) => name.length)) + 2;
 

@@ -27,11 +27,11 @@ const quorumLeft = (f: NoticeFacts, en: boolean) => {
   if (f.threshold === f.total) {
     return en
       ? 'Every share is needed to rebuild this key, so without this one it cannot be rebuilt: run a new ceremony.'
-      : 'Se necesitan todos los fragmentos para reconstruir esta llave, así que sin este no se puede: haz una nueva ceremonia.';
+      : 'Se necesitan todos los fragmentos para reconstruir esta clave, así que sin este no se puede: haz una nueva ceremonia.';
   }
   return en
     ? `${f.threshold} of the ${f.total} shares are needed to rebuild the key; the others were not affected.`
-    : `Se necesitan ${f.threshold} de los ${f.total} fragmentos para reconstruir la llave; los demás no se vieron afectados.`;
+    : `Se necesitan ${f.threshold} de los ${f.total} fragmentos para reconstruir la clave; los demás no se vieron afectados.`;
 };
 
 const english: NoticeWords = {
@@ -60,7 +60,7 @@ const spanish: NoticeWords = {
   failedSubject: (f) =>
     `Trikey: el fragmento ${f.shareNumber} de ${f.total} de ${name(f)} no se entregó`,
   failed: (f, reason) => [
-    `El fragmento ${f.shareNumber} de ${f.total} de la llave ${f.keyId}` +
+    `El fragmento ${f.shareNumber} de ${f.total} de la clave ${f.keyId}` +
       `${f.label ? ` (${f.label})` : ''}, para ${f.custodian.name} <${f.custodian.email}>, ` +
       'no se pudo enviar por correo.',
     `Motivo: ${reason}`,
@@ -68,11 +68,11 @@ const spanish: NoticeWords = {
     'Este correo no contiene el fragmento, y Trikey no guarda ninguna copia.',
     `Ceremonia ${f.ceremonyId}`,
   ],
-  voidSubject: (f) => `Trikey: tu fragmento de llave de ${name(f)} queda anulado`,
+  voidSubject: (f) => `Trikey: tu fragmento de clave de ${name(f)} queda anulado`,
   voided: (f, reason) => [
-    `La ceremonia que te envió el fragmento ${f.shareNumber} de ${f.total} de la llave ` +
+    `La ceremonia que te envió el fragmento ${f.shareNumber} de ${f.total} de la clave ` +
       `${f.keyId}${f.label ? ` (${f.label})` : ''} no se completó: ${reason}.`,
-    'La llave se descartó, así que tu fragmento no sirve. Borra el correo que lo contiene.',
+    'La clave se descartó, así que tu fragmento no sirve. Borra el correo que lo contiene.',
     `Ceremonia ${f.ceremonyId}`,
   ],
 };
