@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeShareToken, identifyKey, parseTransportKeys, splitKey } from '../shared/index.ts';
+import {
+  decodeShareToken,
+  encodeShareToken,
+  identifyKey,
+  parseTransportKeys,
+  splitKey,
+} from '../shared/index.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const key = Uint8Array.from({ length: 32 }, (_, index) => (index * 41 + 3) & 0xff);
@@ -13,6 +19,12 @@ const keyBase64 = Buffer.from(key).toString('base64');
 const { keyId, fingerprint } = identifyKey(key);
 const tokens = (await splitKey(key, 5, 3)).map(encodeShareToken);
 const otherTokens = (await splitKey(new Uint8Array(32).fill(9), 5, 3)).map(encodeShareToken);
+// Share 4 with one byte altered and a valid checksum: its key id is right, its value is not.
+const alteredFourth = (() => {
+  const share = decodeShareToken(tokens[3]!);
+  share.share[5]! ^= 0x10;
+  return encodeShareToken(share);
+})();
 const tempDir = mkdtempSync(join(tmpdir(), 'trikey-cli-test-'));
 
 interface Run {
@@ -74,6 +86,35 @@ test('reads tokens one per line from stdin, skipping blank lines and spaces', ()
 
   assert.is(run.status, 0, run.stderr);
   assert.is(run.stdout, `${keyBase64}\n`);
+});
+
+test('reads tokens wrapped over lines, split by spaces, or separated by commas', () => {
+  const [a, b, c] = [tokens[0]!, tokens[1]!, tokens[3]!];
+  const wrapped = `${a.slice(0, 40)}\n${a.slice(40)}\n> ${b.slice(0, 30)} ${b.slice(30)},${c}\n`;
+  const run = trikey(['combine'], wrapped);
+
+  assert.is(run.status, 0, run.stderr);
+  assert.is(run.stdout, `${keyBase64}\n`);
+});
+
+test('refuses --out or --fingerprint followed by a share instead of a value', () => {
+  assertRefused(
+    trikey(['combine', '--out', tokens[0]!, tokens[1]!, tokens[2]!]),
+    2,
+    /--out needs a file name/,
+  );
+  assertRefused(
+    trikey(['combine', '--fingerprint', tokens[0]!, tokens[1]!, tokens[2]!]),
+    2,
+    /--fingerprint needs the 64 hex digits/,
+  );
+});
+
+test('rebuilds from the shares that agree and warns of one that was altered', () => {
+  const run = trikey(['combine', tokens[0]!, tokens[1]!, tokens[2]!, alteredFourth]);
+  assert.is(run.status, 0, run.stderr);
+  assert.is(run.stdout, `${keyBase64}\n`);
+  assert.match(run.stderr, /warning: share 4 did not fit with the others/);
 });
 
 test('writes the key to a new file with mode 600 and not to stdout with --out', () => {

@@ -1,12 +1,18 @@
 import { writeFileSync } from 'node:fs';
-import { text } from 'node:stream/consumers';
+import { text as readAll } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
-import { CombineError, combineShares, newTransportKeyEntry } from '../shared/index.ts';
+import {
+  CombineError,
+  combineShares,
+  extractShareTokens,
+  newTransportKeyEntry,
+} from '../shared/index.ts';
 
 const usage = `Usage:
   trikey combine [--json] [--out FILE] [--fingerprint HEX] SHARE...
       Checks the share tokens, rebuilds the key, verifies it and prints it in base64.
-      With no SHARE arguments, reads tokens from standard input, one per line.
+      With no SHARE arguments (or with -), reads tokens from standard input. Tokens may be
+      wrapped over several lines or separated by spaces or commas; # starts a comment line.
       --json         print {"keyId", "fingerprint", "key"} instead
       --out FILE     write the key to FILE (created with mode 600, never overwritten)
       --fingerprint  also require the rebuilt key to have this fingerprint
@@ -40,20 +46,35 @@ async function combineCommand(args: string[]): Promise<void> {
     throw new Stop(`${(error as Error).message}\n\n${usage}`, 2);
   }
   const { values, positionals } = parsed;
-  let tokens = positionals.filter((token) => token !== '-');
-  if (tokens.length === 0 || positionals.includes('-')) {
-    if (process.stdin.isTTY && tokens.length === 0) {
+  if (values.out !== undefined && (values.out === '' || /^trikey1/i.test(values.out))) {
+    throw new Stop(`--out needs a file name before the shares\n\n${usage}`, 2);
+  }
+  if (
+    values.fingerprint !== undefined &&
+    !/^[0-9a-f]{64}$/i.test(values.fingerprint.replace(/[\s:]/g, ''))
+  ) {
+    throw new Stop(`--fingerprint needs the 64 hex digits of a fingerprint\n\n${usage}`, 2);
+  }
+  const given = positionals.filter((token) => token !== '-');
+  let text = given.join('\n');
+  if (given.length === 0 || positionals.includes('-')) {
+    if (process.stdin.isTTY && given.length === 0) {
       throw new Stop(
         `give the share tokens as arguments or one per line on standard input\n\n${usage}`,
         2,
       );
     }
-    const input = await text(process.stdin);
-    const lines = input.split(/\r?\n/).map((line) => line.trim());
-    tokens = [...tokens, ...lines.filter((line) => line !== '' && !line.startsWith('#'))];
+    text += '\n' + (await readStdin());
   }
 
-  const combined = await combineShares(tokens, values.fingerprint);
+  const combined = await combineShares(extractShareTokens(text), values.fingerprint);
+  if (combined.setAside.length > 0) {
+    const numbers = combined.setAside.join(', ');
+    process.stderr.write(
+      `trikey: warning: share ${numbers} did not fit with the others and was left out; ` +
+        'find out how it came to be altered\n',
+    );
+  }
   const key = Buffer.from(combined.key).toString('base64');
   combined.key.fill(0);
 
@@ -83,6 +104,10 @@ async function combineCommand(args: string[]): Promise<void> {
   );
   if (shown) process.stdout.write(shown + '\n');
   else process.stderr.write(`key written to ${values.out}\n`);
+}
+
+function readStdin(): Promise<string> {
+  return readAll(process.stdin);
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -80,7 +80,7 @@ test('rebuilds the key from every subset of at least threshold shares', async ()
       const input = rebuilt % 2 ? subset.reverse() : subset;
       const combined = await combineShares(input);
 
-      assert.equal(combined, { key, keyId, fingerprint, threshold, total });
+      assert.equal(combined, { key, keyId, fingerprint, threshold, total, setAside: [] });
       rebuilt++;
     }
   }
@@ -158,9 +158,27 @@ test('refuses a share with any one byte of its y values flipped', async () => {
 
     assert.is(
       await refusalOf([texts[0]!, corrupt, texts[4]!]),
-      `the rebuilt key does not match key id ${keyId}: one of the shares is corrupt`,
+      `the rebuilt key does not match key id ${keyId}: a share is corrupt or forged, ` +
+        'and no 3 of the shares given agree',
     );
   }
+});
+
+test('rebuilds from the shares that agree and sets aside one that was altered', async () => {
+  const corrupt = withShare(tokens[1]!, (share) => (share[7]! ^= 0x40));
+  const combined = await combineShares([texts[0]!, corrupt, texts[2]!, texts[4]!]);
+
+  assert.equal(combined.key, key);
+  assert.equal(combined.setAside, [tokens[1]!.shareNumber]);
+});
+
+test('sets aside every altered share when enough others agree', async () => {
+  const first = withShare(tokens[0]!, (share) => (share[0]! ^= 0x01));
+  const third = withShare(tokens[2]!, (share) => (share[31]! ^= 0x80));
+  const combined = await combineShares([first, texts[1]!, third, texts[3]!, texts[4]!]);
+
+  assert.equal(combined.key, key);
+  assert.equal(combined.setAside.sort(), [tokens[0]!.shareNumber, tokens[2]!.shareNumber].sort());
 });
 
 test('names which share of the input cannot be read', async () => {

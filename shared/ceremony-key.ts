@@ -71,6 +71,8 @@ export interface CombinedKey extends KeyIdentity {
   key: Uint8Array;
   threshold: number;
   total: number;
+  /** Share numbers given that did not fit with the others and were left out. */
+  setAside: number[];
 }
 
 /**
@@ -115,13 +117,20 @@ export async function combineShares(
     );
   }
 
-  const key = await combine(tokens.map((token) => token.share));
-  const identity = identifyKey(key);
+  let key = await combine(tokens.map((token) => token.share));
+  let identity = identifyKey(key);
+  let setAside: number[] = [];
   if (identity.keyId !== first.keyId) {
     key.fill(0);
-    throw new CombineError(
-      `the rebuilt key does not match key id ${first.keyId}: one of the shares is corrupt`,
-    );
+    const found = await withoutMisfits(tokens, first.keyId);
+    if (!found) {
+      throw new CombineError(
+        `the rebuilt key does not match key id ${first.keyId}: a share is corrupt or forged, ` +
+          `and no ${first.threshold} of the shares given agree`,
+      );
+    }
+    ({ key, setAside } = found);
+    identity = identifyKey(key);
   }
   if (
     expectedFingerprint !== undefined &&
@@ -132,7 +141,56 @@ export async function combineShares(
       `the rebuilt key has fingerprint ${identity.fingerprint}, not the one expected`,
     );
   }
-  return { ...identity, key, threshold: first.threshold, total: first.total };
+  return { ...identity, key, threshold: first.threshold, total: first.total, setAside };
+}
+
+// Most subsets tried when the shares given do not agree: enough for every pair or triple of a
+// ceremony of ordinary size, and a bound on the time a hostile input can cost.
+const maxSubsetsTried = 5000;
+
+/**
+ * When more shares than the threshold are given and together they rebuild a key with the wrong
+ * id, looks for `threshold` of them that rebuild the right one, then sets aside every share that
+ * does not fit with those. Returns nothing when there is no such subset or too many to try.
+ */
+async function withoutMisfits(
+  tokens: ShareToken[],
+  keyId: string,
+): Promise<{ key: Uint8Array; setAside: number[] } | undefined> {
+  const threshold = tokens[0]!.threshold;
+  if (tokens.length <= threshold) return undefined;
+  let tried = 0;
+  for (const subset of subsets(tokens.length, threshold)) {
+    if (++tried > maxSubsetsTried) return undefined;
+    const chosen = subset.map((index) => tokens[index]!);
+    const key = await combine(chosen.map((token) => token.share));
+    if (identifyKey(key).keyId !== keyId) {
+      key.fill(0);
+      continue;
+    }
+    const setAside: number[] = [];
+    for (const token of tokens) {
+      if (chosen.includes(token)) continue;
+      const check = await combine([...chosen.slice(1), token].map((each) => each.share));
+      if (identifyKey(check).keyId !== keyId) setAside.push(token.shareNumber);
+      check.fill(0);
+    }
+    return { key, setAside };
+  }
+  return undefined;
+}
+
+// Every k-element subset of 0..n-1 as index lists, in lexicographic order.
+function* subsets(n: number, k: number): Generator<number[]> {
+  const indices = Array.from({ length: k }, (_, i) => i);
+  for (;;) {
+    yield [...indices];
+    let i = k - 1;
+    while (i >= 0 && indices[i] === n - k + i) i--;
+    if (i < 0) return;
+    indices[i]!++;
+    for (let j = i + 1; j < k; j++) indices[j] = indices[j - 1]! + 1;
+  }
 }
 
 function assertDistinct(tokens: ShareToken[]): void {

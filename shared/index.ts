@@ -39,6 +39,7 @@ export { controlCharacters, fieldErrors, parseOrThrow } from './validation.ts';
 export {
   decodeShareToken,
   encodeShareToken,
+  extractShareTokens,
   ShareTokenError,
   tokenPrefix,
   type ShareToken,

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import {
   decodeShareToken,
   encodeShareToken,
+  extractShareTokens,
   ShareTokenError,
   type ShareToken,
 } from './share-token.ts';
@@ -201,6 +202,15 @@ test('refuses to encode a field that does not fit in a byte', () => {
   assert.throws(() => encodeShareToken({ ...firstOfThree, threshold: 256 }), /threshold/);
   assert.throws(() => encodeShareToken({ ...firstOfThree, shareNumber: -1 }), /shareNumber/);
   assert.throws(() => encodeShareToken({ ...firstOfThree, total: 2.5 }), /total/);
+});
+
+test('finds tokens in pasted text: wrapped, spaced, quoted, with commas and comments', () => {
+  const a = encodeShareToken(firstOfThree);
+  const b = encodeShareToken(leadingZeros);
+  const text = `# from Ana's email\n> ${a.slice(0, 33)}\n> ${a.slice(33)}, ${b.slice(0, 10)} ${b.slice(10)}\n`;
+  assert.equal(extractShareTokens(text), [a, b]);
+  assert.equal(extractShareTokens(a.toUpperCase()), [a.toUpperCase()]);
+  assert.equal(extractShareTokens('  \n# only a comment\n'), []);
 });
 
 test.run();

@@ -99,3 +99,18 @@ export function decodeShareToken(text: string): ShareToken {
   }
   return token;
 }
+
+/**
+ * Finds the share tokens in pasted text. Email clients wrap long lines and people paste tokens
+ * with spaces or commas, so everything but letters and digits is dropped and the text is cut
+ * before each `trikey1`, which no token's data can contain (bech32m has neither `i` nor `1`).
+ * Lines starting with `#` are comments.
+ */
+export function extractShareTokens(text: string): string[] {
+  const kept = text
+    .split(/\r?\n/)
+    .filter((line) => !line.trim().startsWith('#'))
+    .join('')
+    .replace(/[^A-Za-z0-9]/g, '');
+  return kept.split(new RegExp(`(?=${tokenPrefix}1)`, 'i')).filter(Boolean);
+}
