@@ -1,16 +1,42 @@
 // `npm start`: the whole of Trikey on this machine, on loopback, until Ctrl-C.
 import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { redactUrl, startStack } from './stack.mjs';
 
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const brokerName = process.env.TRIKEY_BROKER_NAME ?? 'trikey';
 const ports = { generateKeys: 8080, dispatchEmail: 8081, bridge: 8082, ses: 8005 };
+const keyFile = new URL('../.cache/transport-keys', import.meta.url);
 const say = (text) => process.stdout.write(`trikey: ${text}\n`);
 
+const portFree = (port) =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+for (const port of Object.values(ports)) {
+  if (!(await portFree(port))) {
+    say(`port ${port} on 127.0.0.1 is in use (is another npm start running?); nothing started`);
+    process.exit(1);
+  }
+}
+
+// Events wait in RabbitMQ across restarts, sealed with the transport key of the run that made
+// them: a key kept from run to run keeps them deliverable.
 let transportKeys = process.env.TRIKEY_TRANSPORT_KEYS;
-if (!transportKeys) {
+if (!transportKeys && existsSync(keyFile)) {
+  transportKeys = readFileSync(keyFile, 'utf8').trim();
+  say('using the transport key kept in .cache/transport-keys');
+} else if (!transportKeys) {
   const trikey = new URL('../dist/trikey.mjs', import.meta.url);
   transportKeys = execFileSync(process.execPath, [trikey.pathname, 'keygen']).toString().trim();
-  say('generated a transport key for this run (set TRIKEY_TRANSPORT_KEYS to choose one)');
+  mkdirSync(new URL('.', keyFile), { recursive: true });
+  writeFileSync(keyFile, transportKeys + '\n', { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  say('made a transport key for local runs and kept it in .cache/transport-keys');
 }
 
 let stack;
@@ -18,6 +44,7 @@ try {
   stack = await startStack({
     ports,
     amqpUrl,
+    brokerName,
     transportKeys,
     onLine: (service, line) => process.stdout.write(`[${service}] ${line}\n`),
   });
@@ -31,7 +58,9 @@ if (!stack.useBroker) {
   say(`no RabbitMQ at ${redactUrl(amqpUrl)}: share events go straight to dispatch-email`);
 }
 say(`SES emulator     ${urls.ses}  (the inbox: every email sent lands here)`);
-if (stack.useBroker) say(`broker bridge    ${urls.bridge}  (RabbitMQ at ${redactUrl(amqpUrl)})`);
+if (stack.useBroker) {
+  say(`broker bridge    ${urls.bridge}  (RabbitMQ at ${redactUrl(amqpUrl)}, broker ${brokerName})`);
+}
 say(`dispatch-email   ${urls.dispatchEmail}`);
 say(`generate-keys    ${urls.generateKeys}  (POST a ceremony request here)`);
 say('logs follow, one JSON line each; Ctrl-C stops everything');

@@ -35,6 +35,7 @@ export {
   type ReceivedEvent,
   type SinkAnswer,
 } from './cloudevents.ts';
+export { guardBody } from './body-guard.ts';
 export { controlCharacters, fieldErrors, parseOrThrow } from './validation.ts';
 export {
   decodeShareToken,

@@ -100,6 +100,7 @@ export function openSeal(
   const parts = text.split('.');
   if (parts.length !== 4 || parts[0] !== sealVersion) throw new SealError('the seal is malformed');
   const [, keyId, ivText, sealedText] = parts as [string, string, string, string];
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyId)) throw new SealError('the seal is malformed');
   const transport = keys.find((key) => key.id === keyId);
   if (!transport)
     throw new SealError(`the seal names transport key "${keyId}", which is not configured`);

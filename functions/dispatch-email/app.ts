@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import {
   EventSources,
   EventTypes,
+  guardBody,
   HttpProblem,
   isCloudEventRequest,
   problemResponse,
@@ -43,12 +43,7 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
   app.get('/health/liveness', (c) => c.body(null, 204));
   app.get('/health/readiness', (c) => c.body(null, 204));
 
-  const limit = bodyLimit({
-    maxSize: deps.maxBodyBytes,
-    onError: () => {
-      throw new HttpProblem(413, `The body is larger than ${deps.maxBodyBytes} bytes.`);
-    },
-  });
+  const limit = guardBody(deps.maxBodyBytes);
 
   const receive = async (c: Context): Promise<ReceivedEvent> => {
     const headers = c.req.raw.headers;
@@ -198,7 +193,8 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
   app.notFound(() => problemResponse(new HttpProblem(404, 'No such path; POST CloudEvents to /.')));
   app.onError((error) => {
     if (error instanceof HttpProblem) {
-      logger.info('request refused', { status: error.status, detail: error.message });
+      const level = error.status >= 500 ? 'warn' : 'info';
+      logger[level]('request refused', { status: error.status, detail: error.message });
     } else {
       logger.error('request failed', { error: error.name });
     }

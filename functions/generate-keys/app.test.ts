@@ -380,4 +380,23 @@ test('answers 405 to other methods and serves its health paths', async () => {
   assert.is((await app.request('/nope')).status, 404);
 });
 
+test('answers 413 for a body over the limit and 415 for a compressed body', async () => {
+  const { app, emitted } = makeApp();
+  const big = JSON.stringify({ ...pocBody, label: 'x'.repeat(20_000) });
+  const tooLarge = await app.request('/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: big,
+  });
+  assert.is(tooLarge.status, 413);
+  assert.is(tooLarge.headers.get('content-type'), 'application/problem+json');
+  const gzipped = await app.request('/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: JSON.stringify(pocBody),
+  });
+  assert.is(gzipped.status, 415);
+  assert.is(emitted.length, 0);
+});
+
 test.run();

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import {
   EventTypes,
+  guardBody,
   HttpProblem,
   isCloudEventRequest,
   mediaTypeEssence,
@@ -30,12 +30,7 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
   app.get('/health/liveness', (c) => c.body(null, 204));
   app.get('/health/readiness', (c) => c.body(null, 204));
 
-  const limit = bodyLimit({
-    maxSize: deps.maxBodyBytes,
-    onError: () => {
-      throw new HttpProblem(413, `The body is larger than ${deps.maxBodyBytes} bytes.`);
-    },
-  });
+  const limit = guardBody(deps.maxBodyBytes);
 
   const handle = async (c: Context) => {
     const started = performance.now();
@@ -105,7 +100,8 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
   );
   app.onError((error) => {
     if (error instanceof HttpProblem) {
-      logger.info('request refused', { status: error.status, detail: error.message });
+      const level = error.status >= 500 ? 'warn' : 'info';
+      logger[level]('request refused', { status: error.status, detail: error.message });
     } else {
       logger.error('request failed', { error: error.name });
     }
