@@ -6,6 +6,7 @@ import {
   createBroker,
   deadLetterQueueName,
   deleteTopology,
+  statusStreamName,
   triggerQueueName,
   type Broker,
 } from './broker.ts';
@@ -17,12 +18,13 @@ import {
   countMessages,
   drainQueue,
   readProblem,
+  readStream,
   startSubscriber,
   uniqueBrokerName,
   waitFor,
   type Answer,
 } from './test-support.ts';
-import type { Trigger } from './triggers.ts';
+import type { StatusRecord, Trigger } from './triggers.ts';
 
 const quickDelivery = {
   retry: 2,
@@ -45,6 +47,12 @@ const emailTrigger: Trigger = {
   parallelism: 4,
 };
 const triggers = [keysTrigger, emailTrigger];
+const record: StatusRecord = {
+  types: [EventTypes.shareIssued, EventTypes.shareDelivered, EventTypes.shareFailed],
+  maxAge: '1h',
+};
+// A type that neither a trigger nor the status stream takes.
+const unknownType = 'dev.trikey.test.unknown';
 
 const ceremonyJson = '{ "ceremonyId": "c-42",\n  "threshold": 2, "custodians": 3 }';
 const requestHeaders = {
@@ -83,7 +91,14 @@ async function withBridge(
 ): Promise<void> {
   const name = uniqueBrokerName('bridge');
   const { logger, lines } = captureLogger();
-  const broker = createBroker({ url: amqpUrl, name, triggers, logger, publishTimeoutMs: 2000 });
+  const broker = createBroker({
+    url: amqpUrl,
+    name,
+    triggers,
+    record,
+    logger,
+    publishTimeoutMs: 2000,
+  });
   const urls = { keys: subscribers.keys.url, email: subscribers.email.url };
   const dispatcher = dispatch
     ? startDispatcher({ broker, triggers, subscribers: urls, logger })
@@ -189,19 +204,59 @@ test('answers 400 for an event without source and stores nothing', async () => {
   );
 });
 
-test('answers 500 and stores nothing when no trigger accepts the type', async () => {
+test('answers 500 and stores nothing when no trigger accepts the type and none records it', async () => {
   const keys = await startSubscriber(() => accepted);
   const email = await startSubscriber(() => accepted);
 
-  await withBridge({ keys, email }, async ({ post }) => {
-    const headers = eventHeaders({ 'ce-type': EventTypes.shareDelivered });
-    const response = await post(headers, ceremonyJson);
+  await withBridge({ keys, email }, async ({ name, post }) => {
+    const response = await post(eventHeaders({ 'ce-type': unknownType }), ceremonyJson);
     assert.is(response.status, 500);
     const problem = await readProblem(response);
     assert.is(
       problem.detail,
-      `no trigger accepts events of type ${EventTypes.shareDelivered}; the event was not stored`,
+      `no trigger accepts events of type ${unknownType}; the event was not stored`,
     );
+    assert.is((await readStream(statusStreamName(name))).length, 0);
+    assert.is(await countMessages(triggerQueueName(name, 'keys')), 0);
+  });
+});
+
+test('answers 500 for a recorded share.issued when no trigger takes it, and records nothing', async () => {
+  const name = uniqueBrokerName('bridge');
+  const { logger } = captureLogger();
+  const onlyKeys = [keysTrigger];
+  const broker = createBroker({ url: amqpUrl, name, triggers: onlyKeys, record, logger });
+  const app = createIngressApp({ broker, logger });
+  try {
+    await broker.connect();
+    const headers = eventHeaders({ 'ce-type': EventTypes.shareIssued });
+    const response = await app.request('/', { method: 'POST', headers, body: ceremonyJson });
+
+    assert.is(response.status, 500);
+    const problem = await readProblem(response);
+    assert.match(problem.detail, `no trigger accepts events of type ${EventTypes.shareIssued}`);
+    assert.is((await readStream(statusStreamName(name))).length, 0);
+  } finally {
+    await broker.close();
+    await deleteTopology(amqpUrl, name, onlyKeys);
+  }
+});
+
+test('answers 202 for a type only the status stream records, and records it', async () => {
+  const keys = await startSubscriber(() => accepted);
+  const email = await startSubscriber(() => accepted);
+  const delivered = { 'ce-id': 'evt-delivered-1', 'ce-type': EventTypes.shareDelivered };
+
+  await withBridge({ keys, email }, async ({ name, post }) => {
+    const response = await post(eventHeaders(delivered), ceremonyJson);
+    assert.is(response.status, 202);
+
+    const [stored, ...others] = await readStream(statusStreamName(name));
+    assert.is(others.length, 0);
+    assert.is(stored!.properties.messageId, 'evt-delivered-1');
+    assert.is(stored!.properties.headers!.type, EventTypes.shareDelivered);
+    assert.is(stored!.content.toString('utf8'), ceremonyJson);
+    assert.is(keys.requests.length + email.requests.length, 0);
   });
 });
 
@@ -319,17 +374,46 @@ test('publishes a reply event back so the trigger of its type receives it', asyn
   });
 });
 
-test('drops a reply that no trigger accepts and still acks the original', async () => {
-  const keys = await startSubscriber(() => ({
+// A subscriber that answers every event with a structured reply of `type`.
+function replyingSubscriber(type: string, id: string) {
+  return startSubscriber(() => ({
     status: 200,
     headers: { 'content-type': 'application/cloudevents+json' },
     body: JSON.stringify({
       specversion: '1.0',
-      id: 'evt-reply-2',
+      id,
       source: '/trikey/generate-keys',
-      type: EventTypes.shareDelivered,
+      type,
+      subject: 'c-42',
+      data: { ceremonyId: 'c-42', shareNumber: 1, messageId: 'ses-1' },
     }),
   }));
+}
+
+test('records a share.delivered reply in the status stream', async () => {
+  const keys = await replyingSubscriber(EventTypes.shareDelivered, 'evt-reply-3');
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ name, lines, post }) => {
+    assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+
+    await waitFor('delivery', () => outcome(lines, 'event delivered', 'evt-binary-1'));
+    const [reply, ...others] = await readStream(statusStreamName(name));
+    assert.is(others.length, 0);
+    assert.is(reply!.properties.messageId, 'evt-reply-3');
+    assert.is(reply!.properties.headers!.type, EventTypes.shareDelivered);
+    assert.is(reply!.properties.headers!.subject, 'c-42');
+    assert.equal(JSON.parse(reply!.content.toString('utf8')), {
+      ceremonyId: 'c-42',
+      shareNumber: 1,
+      messageId: 'ses-1',
+    });
+    assert.not.ok(outcome(lines, 'reply dropped: no trigger accepts its type', 'evt-reply-3'));
+  });
+});
+
+test('drops a reply that no trigger accepts and none records, and still acks the original', async () => {
+  const keys = await replyingSubscriber(unknownType, 'evt-reply-2');
   const email = await startSubscriber(() => accepted);
 
   await withBridge({ keys, email }, async ({ name, lines, post }) => {
@@ -340,6 +424,7 @@ test('drops a reply that no trigger accepts and still acks the original', async 
     assert.is(dropped?.level, 'info');
     assert.is(keys.requests.length, 1);
     assert.is(await countMessages(deadLetterQueueName(name, 'keys')), 0);
+    assert.is((await readStream(statusStreamName(name))).length, 0);
   });
 });
 

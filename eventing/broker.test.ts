@@ -1,11 +1,12 @@
 // Faults: RabbitMQ going away or going quiet, shutdown during deliveries, a missing
-// dead-letter queue. A TCP proxy in front of RabbitMQ breaks the connection on purpose.
+// dead-letter exchange. A TCP proxy in front of RabbitMQ breaks the connection on purpose.
 import * as amqp from 'amqplib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventTypes } from '../shared/event-types.ts';
 import {
   createBroker,
+  deadLetterExchangeName,
   deadLetterQueueName,
   deleteTopology,
   PublishError,
@@ -205,18 +206,19 @@ test('requeues a delivery that outlasts the grace period on stop', async () => {
   assert.not.ok(lines.some((line) => line.message === 'event delivered'));
 });
 
-test('does not ack an event whose dead-letter publish fails: it stays queued', async () => {
+test('requeues an event whose dead-letter publish fails, and dead-letters it once it can', async () => {
   const name = uniqueBrokerName('broker');
   const { logger, lines } = captureLogger();
-  const subscriber = await startSubscriber(() => ({ status: 400 }));
-  const broker = createBroker({ url: amqpUrl, name, triggers, logger });
+  // The delay lets the ingress's confirm arrive before the dead-letter publish closes the channel.
+  const subscriber = await startSubscriber(() => ({ status: 400, delayMs: 100 }));
+  const broker = createBroker({ url: amqpUrl, name, triggers, logger, reconnectDelayMs: 20 });
   const subscribers = { keys: subscriber.url };
   const dispatcher = startDispatcher({ broker, triggers, subscribers, logger });
   const app = createIngressApp({ broker, logger });
   try {
     await broker.connect();
     const connection = await amqp.connect(amqpUrl);
-    await (await connection.createChannel()).deleteQueue(deadLetterQueueName(name, 'keys'));
+    await (await connection.createChannel()).deleteExchange(deadLetterExchangeName(name));
     await connection.close();
 
     assert.is((await postEvent(app)).status, 202);
@@ -225,15 +227,23 @@ test('does not ack an event whose dead-letter publish fails: it stays queued', a
     );
     assert.is(line.eventId, 'evt-fault-1');
     assert.match(String(line.reason), 'subscriber answered 400; dead-letter publish failed');
+
+    // The failed publish closed the channel; reconnecting declares the exchange again, and
+    // RabbitMQ redelivers the event that was never acked.
+    const dead = await waitFor('the dead letter', () => {
+      const found = lines.filter((entry) => entry.message === 'event dead-lettered');
+      return found.length > 0 && found;
+    });
+    assert.is(dead.length, 1);
+    assert.is(dead[0]!.eventId, 'evt-fault-1');
+    assert.is(subscriber.requests.length, 2);
     await dispatcher.stop(100);
+    assert.is(await countMessages(triggerQueueName(name, 'keys')), 0, 'the original was acked');
+    assert.is(await countMessages(deadLetterQueueName(name, 'keys')), 1);
   } finally {
+    await dispatcher.stop(100);
     await broker.close();
     await subscriber.close();
-  }
-  try {
-    assert.is(await countMessages(triggerQueueName(name, 'keys')), 1, 'the event is kept');
-    assert.not.ok(lines.some((entry) => entry.message === 'event dead-lettered'));
-  } finally {
     await deleteTopology(amqpUrl, name, triggers);
   }
 });

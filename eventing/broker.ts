@@ -3,7 +3,8 @@ import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../shared/logger.ts';
 import type { BrokerMessage } from './message.ts';
-import type { Trigger } from './triggers.ts';
+import { acceptsEvent } from './routing.ts';
+import type { StatusRecord, Trigger } from './triggers.ts';
 
 const connectTimeoutMs = 5000;
 const closeTimeoutMs = 2000;
@@ -17,6 +18,14 @@ export const triggerQueueName = (broker: string, trigger: string) => `${broker}.
 /** The queue holding one trigger's events that could not be delivered. */
 export const deadLetterQueueName = (broker: string, trigger: string) =>
   `${triggerQueueName(broker, trigger)}.dead-letter`;
+
+/** The direct exchange dead letters are published to, with the trigger's name as routing key. */
+export const deadLetterExchangeName = (broker: string) => `${broker}.dead-letter`;
+
+/** The stream that records a broker's outcome events and dead letters: a ceremony's record. */
+export const statusStreamName = (broker: string) => `${broker}.status`;
+
+const noRecord: StatusRecord = { types: [], maxAge: '7D' };
 
 /** Why a publish failed: no connection, a nack, no confirm in time, no queue, or a bad message. */
 export type PublishFailure = 'disconnected' | 'nacked' | 'timeout' | 'unroutable' | 'invalid';
@@ -37,6 +46,8 @@ export interface BrokerOptions {
   url: string;
   name: string;
   triggers: readonly Trigger[];
+  /** The types the status stream records; none by default, and it keeps them 7 days. */
+  record?: StatusRecord;
   logger: Logger;
   /** How long a publish waits for RabbitMQ's confirm; 5 s by default. */
   publishTimeoutMs?: number;
@@ -56,8 +67,10 @@ export interface Broker {
   connect(): Promise<void>;
   /** Publishes an event to the exchange; resolves only after RabbitMQ's confirm. */
   publish(message: BrokerMessage): Promise<void>;
-  /** Publishes a message straight to a queue; resolves only after RabbitMQ's confirm. */
-  sendToQueue(queue: string, message: BrokerMessage): Promise<void>;
+  /** Publishes a dead letter of a trigger; resolves only after RabbitMQ's confirm. */
+  publishDeadLetter(trigger: string, message: BrokerMessage): Promise<void>;
+  /** True when a trigger or the status stream takes an event with these attributes. */
+  accepts(attributes: Readonly<Record<string, string>>): boolean;
   /** Adds a step run after the topology on every (re)connection, such as starting consumers. */
   onConnect(setup: (connection: ChannelModel) => Promise<void>): void;
   /** Drops the current connection and reconnects, for a consumer whose channel was lost. */
@@ -68,11 +81,12 @@ export interface Broker {
 
 /** Creates a broker; nothing connects until `connect()`. */
 export function createBroker(options: BrokerOptions): Broker {
-  const { url, name, triggers, logger } = options;
+  const { url, name, triggers, logger, record = noRecord } = options;
   const publishTimeoutMs = options.publishTimeoutMs ?? 5000;
   const firstDelayMs = options.reconnectDelayMs ?? 500;
   const maxDelayMs = options.reconnectMaxDelayMs ?? 10_000;
   const exchange = exchangeName(name);
+  const deadLetterExchange = deadLetterExchangeName(name);
   const setups: Array<(connection: ChannelModel) => Promise<void>> = [];
   // Correlation ids of publishes that came back unroutable; the return precedes their ack.
   const returned = new Set<string>();
@@ -143,16 +157,33 @@ export function createBroker(options: BrokerOptions): Broker {
 
   async function declareTopology(confirm: ConfirmChannel): Promise<void> {
     await confirm.assertExchange(exchange, 'headers', { durable: true });
+    await confirm.assertExchange(deadLetterExchange, 'direct', { durable: true });
+    // Note: RabbitMQ refuses to declare the stream again with another maxAge, and a type taken
+    // off the record list keeps its binding; changing either needs the stream deleted, record
+    // and all (or, for the age, a RabbitMQ policy).
+    const stream = statusStreamName(name);
+    await confirm.assertQueue(stream, {
+      durable: true,
+      arguments: { 'x-queue-type': 'stream', 'x-max-age': record.maxAge },
+    });
+    for (const type of record.types) {
+      await confirm.bindQueue(stream, exchange, '', { 'x-match': 'all', type });
+    }
+
     for (const trigger of triggers) {
       const queue = triggerQueueName(name, trigger.name);
+      const deadLetters = deadLetterQueueName(name, trigger.name);
       await confirm.assertQueue(queue, { durable: true });
-      await confirm.assertQueue(deadLetterQueueName(name, trigger.name), { durable: true });
+      await confirm.assertQueue(deadLetters, { durable: true });
       // Note: a binding from an earlier filter stays on the durable queue until it is deleted,
       // as a Knative Trigger's filter cannot change either.
       await confirm.bindQueue(queue, exchange, '', {
         'x-match': 'all',
         ...trigger.filter.attributes,
       });
+      // One publish reaches both, so the record never lacks a dead letter the queue holds.
+      await confirm.bindQueue(deadLetters, deadLetterExchange, trigger.name);
+      await confirm.bindQueue(stream, deadLetterExchange, trigger.name);
     }
   }
 
@@ -209,6 +240,7 @@ export function createBroker(options: BrokerOptions): Broker {
         mandatory: true,
         messageId: message.messageId,
         correlationId,
+        timestamp: Math.floor(Date.now() / 1000),
         contentType: message.contentType,
         headers: message.headers,
       };
@@ -237,7 +269,10 @@ export function createBroker(options: BrokerOptions): Broker {
       return ready;
     },
     publish: (message) => send(exchange, '', message),
-    sendToQueue: (queue, message) => send('', queue, message),
+    // Note: the stream takes the dead letter too, so a dead-letter queue deleted while the bridge
+    // runs goes unnoticed until the next connection declares it again.
+    publishDeadLetter: (trigger, message) => send(deadLetterExchange, trigger, message),
+    accepts: (attributes) => acceptsEvent(triggers, record, attributes),
     onConnect(setup) {
       setups.push(setup);
     },
@@ -257,7 +292,10 @@ export function createBroker(options: BrokerOptions): Broker {
   };
 }
 
-/** Deletes a broker's exchange and queues, messages included: for tests and local resets. */
+/**
+ * Deletes a broker's exchanges, queues and status stream, messages included: for tests and local
+ * resets. Missing ones are skipped.
+ */
 export async function deleteTopology(
   url: string,
   name: string,
@@ -270,6 +308,8 @@ export async function deleteTopology(
       await channel.deleteQueue(triggerQueueName(name, trigger.name));
       await channel.deleteQueue(deadLetterQueueName(name, trigger.name));
     }
+    await channel.deleteQueue(statusStreamName(name));
+    await channel.deleteExchange(deadLetterExchangeName(name));
     await channel.deleteExchange(exchangeName(name));
   } finally {
     await connection.close();

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../shared/config.ts';
@@ -31,14 +34,45 @@ test('reads defaults, the subscribers and the bundled triggers', async () => {
   });
   assert.equal(
     config.triggers.triggers.map((trigger) => trigger.name),
-    ['generate-keys', 'dispatch-email'],
+    ['generate-keys', 'dispatch-email', 'dispatch-email-voided'],
   );
+  assert.equal(config.triggers.record.types.length, 4);
   assert.ok(Object.isFrozen(config));
 });
 
 test('names TRIKEY_SUBSCRIBERS and the subscriber that has no URL', async () => {
   const message = await refusal({ TRIKEY_SUBSCRIBERS: 'generate-keys=http://127.0.0.1:8080' });
   assert.match(message, 'TRIKEY_SUBSCRIBERS: no URL for subscriber dispatch-email');
+});
+
+test('names TRIKEY_SUBSCRIBERS when a dead-letter sink refers to a subscriber without URL', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'trikey-config-'));
+  try {
+    const file = join(folder, 'triggers.json');
+    const delivery = { retry: 1, backoffPolicy: 'linear', backoffDelay: 'PT1S', timeout: 'PT1S' };
+    const trigger = {
+      name: 'keys',
+      filter: { attributes: { type: 'dev.trikey.ceremony.requested' } },
+      subscriber: 'generate-keys',
+      delivery: { ...delivery, deadLetterSink: { ref: 'admin-desk', uri: '/dead' } },
+      parallelism: 1,
+    };
+    await writeFile(file, JSON.stringify({ triggers: [trigger] }));
+
+    const message = await refusal({ TRIKEY_SUBSCRIBERS: subscribers, TRIKEY_TRIGGERS_FILE: file });
+    assert.match(
+      message,
+      'TRIKEY_SUBSCRIBERS: no URL for dead-letter sink admin-desk of trigger keys',
+    );
+    const withDesk = `${subscribers},admin-desk=http://127.0.0.1:8090`;
+    const config = await readBridgeConfig({
+      TRIKEY_SUBSCRIBERS: withDesk,
+      TRIKEY_TRIGGERS_FILE: file,
+    });
+    assert.is(config.triggers.triggers[0]!.delivery.deadLetterSink?.ref, 'admin-desk');
+  } finally {
+    await rm(folder, { recursive: true });
+  }
 });
 
 test('names the variable of each bad value without repeating a secret', async () => {

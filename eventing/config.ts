@@ -65,7 +65,7 @@ export interface BridgeConfig {
 
 /**
  * Reads the bridge's environment and its trigger file; a ConfigError names the variable that is
- * wrong, including TRIKEY_SUBSCRIBERS when a trigger's subscriber has no URL.
+ * wrong, including TRIKEY_SUBSCRIBERS when a trigger's subscriber or dead-letter sink has no URL.
  */
 export async function readBridgeConfig(env: Env): Promise<Readonly<BridgeConfig>> {
   const vars = readConfig(EnvSchema, env);
@@ -79,11 +79,16 @@ export async function readBridgeConfig(env: Env): Promise<Readonly<BridgeConfig>
   }
 
   for (const trigger of triggers.triggers) {
-    if (vars.TRIKEY_SUBSCRIBERS[trigger.subscriber]) continue;
-    throw new ConfigError(
-      `invalid configuration: TRIKEY_SUBSCRIBERS: no URL for subscriber ${trigger.subscriber} ` +
-        `of trigger ${trigger.name} (expected name=url pairs separated by commas)`,
-    );
+    const needed = [{ role: 'subscriber', name: trigger.subscriber }];
+    const sink = trigger.delivery.deadLetterSink?.ref;
+    if (sink) needed.push({ role: 'dead-letter sink', name: sink });
+    for (const { role, name } of needed) {
+      if (vars.TRIKEY_SUBSCRIBERS[name]) continue;
+      throw new ConfigError(
+        `invalid configuration: TRIKEY_SUBSCRIBERS: no URL for ${role} ${name} ` +
+          `of trigger ${trigger.name} (expected name=url pairs separated by commas)`,
+      );
+    }
   }
 
   return Object.freeze({

@@ -2,13 +2,18 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mediaTypeEssence } from '../shared/cloudevents.ts';
 import type { Logger } from '../shared/logger.ts';
-import { PublishError, deadLetterQueueName, triggerQueueName, type Broker } from './broker.ts';
+import { PublishError, triggerQueueName, type Broker } from './broker.ts';
+import { deadLetterSinkUrl, postToSink } from './dead-letter-sink.ts';
 import { headerText, readEventMessage, toBinaryHeaders, type BrokerMessage } from './message.ts';
-import { backoffMs, parseDuration, type Trigger } from './triggers.ts';
+import { answered, unanswered, withRetries, type Attempt } from './retry.ts';
+import { parseDuration, type Trigger } from './triggers.ts';
 
 /** What the dispatcher needs: the broker, its triggers and each subscriber's URL by name. */
 export interface DispatcherOptions {
-  broker: Pick<Broker, 'name' | 'onConnect' | 'reconnect' | 'publish' | 'sendToQueue'>;
+  broker: Pick<
+    Broker,
+    'name' | 'onConnect' | 'reconnect' | 'publish' | 'publishDeadLetter' | 'accepts'
+  >;
   triggers: readonly Trigger[];
   subscribers: Readonly<Record<string, string>>;
   logger: Logger;
@@ -20,34 +25,29 @@ export interface Dispatcher {
   stop(graceMs?: number): Promise<void>;
 }
 
-// The outcome of one POST to a subscriber.
-interface Attempt {
-  outcome: 'delivered' | 'retry' | 'final';
-  status: number;
-  reason: string;
-}
-
 interface Delivery {
   done: Promise<void>;
   abort: AbortController;
 }
 
-// Knative retries these and every 5xx; any other 3xx or 4xx is final at once.
-const retriedStatuses = new Set([404, 408, 409, 429]);
 const requeuePauseMs = 1000;
 
 /**
  * Starts a consumer on each trigger's queue, on every (re)connection of the broker, that POSTs
  * each event to its subscriber in binary mode, retries it per the trigger's delivery spec and
- * dead-letters it when it fails for good. A message is acked only after a 2xx answer or a
- * confirmed dead-letter publish, so no event is lost when the dead-letter queue is not reachable.
+ * dead-letters it when it fails for good, then offers the dead letter to the trigger's sink. A
+ * message is acked only after a 2xx answer or a confirmed dead-letter publish, so no event is
+ * lost when the dead-letter exchange is not reachable.
  */
 export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const { broker, triggers, subscribers, logger } = options;
+  const sinks = new Map<string, string>();
   for (const trigger of triggers) {
     if (!subscribers[trigger.subscriber]) {
       throw new Error(`trigger ${trigger.name}: subscriber ${trigger.subscriber} has no URL`);
     }
+    const sink = deadLetterSinkUrl(trigger, subscribers);
+    if (sink) sinks.set(trigger.name, sink);
   }
 
   const inFlight = new Set<Delivery>();
@@ -107,15 +107,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const url = subscribers[trigger.subscriber]!;
     const timeoutMs = parseDuration(trigger.delivery.timeout);
 
-    let attempts = 0;
-    let attempt: Attempt;
-    for (;;) {
-      attempts += 1;
-      attempt = await post(url, message, timeoutMs, signal);
-      if (attempt.outcome !== 'retry' || attempts > trigger.delivery.retry) break;
-      await sleep(backoffMs(trigger.delivery, attempts), undefined, { signal }).catch(() => {});
-      if (signal.aborted) break;
-    }
+    const { attempt, attempts } = await withRetries(trigger.delivery, signal, () =>
+      post(url, message, timeoutMs, signal),
+    );
 
     const fields = {
       eventId: String(message.properties.messageId),
@@ -138,17 +132,48 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
 
     const deadLetter = deadLetterMessage(message, url, attempt, attempts);
     try {
-      await broker.sendToQueue(deadLetterQueueName(broker.name, trigger.name), deadLetter);
+      await broker.publishDeadLetter(trigger.name, deadLetter);
     } catch (error) {
-      // A pause keeps a dead-letter queue that stays unreachable from becoming a busy loop.
+      // A pause keeps a dead-letter exchange that stays unreachable from becoming a busy loop.
       await sleep(requeuePauseMs, undefined, { signal }).catch(() => {});
       settle(channel, message, 'requeue');
       const why = `${attempt.reason}; dead-letter publish failed: ${reasonOf(error).reason}`;
       logger.error('event not delivered; requeued', { ...fields, reason: why, ...done() });
       return;
     }
+
+    // Note: the original stays unacked while the sink is tried, so a connection lost meanwhile
+    // has RabbitMQ redeliver it and dead-letter it a second time.
+    const sink = sinks.get(trigger.name);
+    if (sink) await offerToSink(sink, trigger, deadLetter, signal);
     settle(channel, message, 'ack');
     logger.warn('event dead-lettered', { ...fields, reason: attempt.reason, ...done() });
+  }
+
+  // The dead letter is already stored, so whatever the sink answers, the original is acked.
+  async function offerToSink(
+    url: string,
+    trigger: Trigger,
+    deadLetter: BrokerMessage,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { attempt, attempts } = await postToSink(url, deadLetter, trigger.delivery, signal);
+    const fields = {
+      eventId: deadLetter.messageId,
+      eventType: deadLetter.headers.type,
+      trigger: trigger.name,
+      status: attempt.status,
+      attempts,
+    };
+    if (attempt.outcome === 'delivered') {
+      logger.info('dead letter sent to the sink', fields);
+      return;
+    }
+    const reason = signal.aborted ? 'stopped by shutdown' : attempt.reason;
+    logger.warn('dead-letter sink did not take the event; it stays in the dead-letter queue', {
+      ...fields,
+      reason,
+    });
   }
 
   async function post(
@@ -177,18 +202,14 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       }
 
       await response.body?.cancel();
-      const retried = status >= 500 || retriedStatuses.has(status);
-      const reason = `subscriber answered ${status}`;
-      return { outcome: retried ? 'retry' : 'final', status, reason };
+      return answered(status, 'subscriber');
     } catch (error) {
-      const reason = timeout.aborted
-        ? `no answer within ${timeoutMs} ms`
-        : `network error: ${networkReason(error)}`;
-      return { outcome: 'retry', status: 0, reason };
+      return unanswered(error, timeout.aborted, timeoutMs);
     }
   }
 
-  // A CloudEvent in a 2xx answer is a reply: it goes back through the exchange and the triggers.
+  // A CloudEvent in a 2xx answer is a reply: it goes back through the exchange, to the triggers
+  // and the status stream. One that neither takes is dropped, as Knative's broker drops it.
   async function forwardReply(headers: Headers, body: Buffer, status: number): Promise<Attempt> {
     let reply: { id: string; type: string; message: BrokerMessage };
     try {
@@ -199,17 +220,20 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       return { outcome: 'final', status, reason: 'the reply is not a valid CloudEvent' };
     }
 
+    const delivered: Attempt = { outcome: 'delivered', status, reason: 'delivered' };
+    const dropped = () => {
+      const fields = { eventId: reply.id, eventType: reply.type };
+      logger.info('reply dropped: no trigger accepts its type', fields);
+      return delivered;
+    };
+    if (!broker.accepts(reply.message.headers)) return dropped();
     try {
       await broker.publish(reply.message);
     } catch (error) {
-      if (error instanceof PublishError && error.reason === 'unroutable') {
-        const fields = { eventId: reply.id, eventType: reply.type };
-        logger.info('reply dropped: no trigger accepts its type', fields);
-        return { outcome: 'delivered', status, reason: 'delivered' };
-      }
+      if (error instanceof PublishError && error.reason === 'unroutable') return dropped();
       return { outcome: 'retry', status, reason: `reply not stored: ${reasonOf(error).reason}` };
     }
-    return { outcome: 'delivered', status, reason: 'delivered' };
+    return delivered;
   }
 
   function settle(channel: Channel, message: ConsumeMessage, how: 'ack' | 'requeue'): void {
@@ -285,11 +309,6 @@ async function quietly(operation: () => Promise<unknown>): Promise<void> {
   } catch {
     // Nothing to undo.
   }
-}
-
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
 function reasonOf(error: unknown): { reason: string } {

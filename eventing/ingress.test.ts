@@ -16,12 +16,15 @@ const binaryEvent = {
   body: '{"ceremonyId":"c-1"}',
 };
 
-// A broker that records what it is given, or fails the way a test tells it to.
-function fakeBroker(failure?: PublishFailure) {
+// A broker that records what it is given, or fails the way a test tells it to. It accepts the
+// types in `accepted`.
+function fakeBroker(failure?: PublishFailure, accepted = [binaryEvent.headers['ce-type']]) {
   const published: BrokerMessage[] = [];
   return {
     published,
     connected: failure !== 'disconnected',
+    accepts: (attributes: Readonly<Record<string, string>>) =>
+      accepted.includes(attributes.type ?? ''),
     async publish(message: BrokerMessage) {
       if (failure) throw new PublishError(failure, `event ${message.messageId}: ${failure}`);
       published.push(message);
@@ -69,7 +72,7 @@ test('answers 400 problem+json for an event without source and publishes nothing
   assert.is(broker.published.length, 0);
 });
 
-test('answers 500 naming the type when no trigger accepts the event', async () => {
+test('answers 500 naming the type when RabbitMQ returns the event as unroutable', async () => {
   const response = await postEvent(appWith(fakeBroker('unroutable')));
 
   assert.is(response.status, 500);
@@ -78,6 +81,23 @@ test('answers 500 naming the type when no trigger accepts the event', async () =
     problem.detail,
     'no trigger accepts events of type dev.trikey.ceremony.requested; the event was not stored',
   );
+});
+
+test('answers 500 without publishing when the broker does not accept the type', async () => {
+  const broker = fakeBroker(undefined, ['dev.trikey.share.delivered']);
+  const { logger, lines } = captureLogger();
+  const response = await postEvent(createIngressApp({ broker, logger }));
+
+  assert.is(response.status, 500);
+  const problem = await readProblem(response);
+  assert.is(
+    problem.detail,
+    'no trigger accepts events of type dev.trikey.ceremony.requested; the event was not stored',
+  );
+  assert.is(broker.published.length, 0);
+  assert.is(lines[0]!.message, 'event not stored');
+  assert.is(lines[0]!.reason, 'no trigger accepts its type');
+  assert.is(lines[0]!.eventId, 'evt-ingress-1');
 });
 
 test('answers 503 when RabbitMQ is away, nacks or does not confirm in time', async () => {

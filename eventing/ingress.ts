@@ -8,7 +8,7 @@ import { readEventMessage } from './message.ts';
 
 /** What the ingress needs: a broker to publish to, a logger and a body limit. */
 export interface IngressOptions {
-  broker: Pick<Broker, 'connected' | 'publish'>;
+  broker: Pick<Broker, 'connected' | 'publish' | 'accepts'>;
   logger: Logger;
   /** Largest request body accepted, in bytes; 1 MiB by default. */
   maxBodyBytes?: number;
@@ -25,21 +25,25 @@ export function createIngressApp({ broker, logger, maxBodyBytes = 1024 * 1024 }:
     const started = performance.now();
     const body = Buffer.from(await c.req.arrayBuffer());
     const { event, message } = readEventMessage(c.req.raw.headers, body);
+    const fields = { eventId: event.id, eventType: event.type };
 
+    // The status stream would take a recorded type that no trigger accepts, so RabbitMQ's
+    // return of an unroutable event no longer says enough: the triggers are asked first.
+    if (!broker.accepts(message.headers)) {
+      const reason = 'no trigger accepts its type';
+      logger.warn('event not stored', { ...fields, reason, durationMs: elapsed(started) });
+      throw unaccepted(event);
+    }
     try {
       await broker.publish(message);
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;
-      const fields = { eventId: event.id, eventType: event.type, reason: error.message };
-      logger.warn('event not stored', { ...fields, durationMs: elapsed(started) });
+      const reason = error.message;
+      logger.warn('event not stored', { ...fields, reason, durationMs: elapsed(started) });
       throw refusal(error, event);
     }
 
-    logger.info('event stored', {
-      eventId: event.id,
-      eventType: event.type,
-      durationMs: elapsed(started),
-    });
+    logger.info('event stored', { ...fields, durationMs: elapsed(started) });
     return c.body(null, 202);
   });
   app.all('/', () => {
@@ -68,10 +72,7 @@ export function createIngressApp({ broker, logger, maxBodyBytes = 1024 * 1024 }:
 function refusal(error: PublishError, event: ReceivedEvent): HttpProblem {
   switch (error.reason) {
     case 'unroutable':
-      return new HttpProblem(
-        500,
-        `no trigger accepts events of type ${event.type}; the event was not stored`,
-      );
+      return unaccepted(event);
     case 'invalid':
       return new HttpProblem(400, `The event does not fit a RabbitMQ message: ${error.message}`);
     case 'timeout':
@@ -85,6 +86,13 @@ function refusal(error: PublishError, event: ReceivedEvent): HttpProblem {
     case 'disconnected':
       return new HttpProblem(503, 'RabbitMQ is not connected; the event was not stored.');
   }
+}
+
+function unaccepted(event: ReceivedEvent): HttpProblem {
+  return new HttpProblem(
+    500,
+    `no trigger accepts events of type ${event.type}; the event was not stored`,
+  );
 }
 
 function elapsed(started: number): number {

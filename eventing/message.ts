@@ -1,4 +1,3 @@
-import type { MessageProperties } from 'amqplib';
 import { mediaTypeEssence, readCloudEvent, type ReceivedEvent } from '../shared/cloudevents.ts';
 import { HttpProblem } from '../shared/problem.ts';
 
@@ -54,7 +53,10 @@ export function readEventMessage(
 }
 
 /** The headers of a stored message in CloudEvents binary mode (HTTP binding 3.1). */
-export function toBinaryHeaders(properties: MessageProperties): Record<string, string> {
+export function toBinaryHeaders(properties: {
+  headers?: Record<string, unknown>;
+  contentType?: unknown;
+}): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(properties.headers ?? {})) {
     // Binary mode carries datacontenttype as content-type (HTTP binding 3.1.1).

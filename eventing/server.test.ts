@@ -70,7 +70,7 @@ test('starts, logs one ready line, stores and delivers an event and stops on SIG
       10_000,
     );
     assert.is(ready.port, port);
-    assert.is(ready.triggers, 'generate-keys,dispatch-email');
+    assert.is(ready.triggers, 'generate-keys,dispatch-email,dispatch-email-voided');
 
     const response = await fetch(`http://127.0.0.1:${port}/`, {
       method: 'POST',

@@ -26,6 +26,7 @@ const broker = createBroker({
   url: config.amqpUrl,
   name: config.brokerName,
   triggers,
+  record: config.triggers.record,
   logger,
   publishTimeoutMs: config.publishTimeoutMs,
 });

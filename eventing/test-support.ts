@@ -1,7 +1,7 @@
 // Helpers for the eventing tests: local subscribers, a TCP proxy in front of RabbitMQ to break
 // the connection on purpose, and a look into queues. Everything listens on 127.0.0.1 only.
 import * as amqp from 'amqplib';
-import type { GetMessage } from 'amqplib';
+import type { ConsumeMessage, GetMessage } from 'amqplib';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +21,8 @@ export function uniqueBrokerName(file: string): string {
 /** A request a test subscriber received. */
 export interface ReceivedRequest {
   method: string;
+  /** The path and query it was sent to. */
+  url: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
 }
@@ -43,7 +45,8 @@ export async function startSubscriber(answer: (request: ReceivedRequest, index: 
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const request = { method: incoming.method ?? '', headers: incoming.headers, body };
+    const { method = '', url = '', headers } = incoming;
+    const request = { method, url, headers, body };
     requests.push(request);
     const reply = answer(request, requests.length - 1);
     if (reply.delayMs) await sleep(reply.delayMs);
@@ -134,6 +137,31 @@ export async function drainQueue(queue: string): Promise<GetMessage[]> {
       if (!message) return messages;
       messages.push(message);
     }
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Every message in a stream from its first offset, read until none came for `idleMs`. */
+export async function readStream(stream: string, idleMs = 300): Promise<ConsumeMessage[]> {
+  const connection = await amqp.connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    await channel.prefetch(100);
+    const messages: ConsumeMessage[] = [];
+    let last = Date.now();
+    await channel.consume(
+      stream,
+      (message) => {
+        if (!message) return;
+        last = Date.now();
+        messages.push(message);
+        channel.ack(message);
+      },
+      { arguments: { 'x-stream-offset': 'first' } },
+    );
+    while (Date.now() - last < idleMs) await sleep(20);
+    return messages;
   } finally {
     await connection.close();
   }

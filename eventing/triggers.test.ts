@@ -71,13 +71,98 @@ test('every filter type in triggers.json is one of the EventTypes', () => {
   }
 });
 
-test('triggers.json routes ceremony requests to generate-keys and issued shares to email', () => {
+test('triggers.json routes ceremony requests to generate-keys, shares and voids to email', () => {
   const list = parseTriggers(bundled, 'eventing/triggers.json');
   const byType = new Map(
     list.triggers.map((trigger) => [trigger.filter.attributes.type, trigger.subscriber]),
   );
   assert.is(byType.get(EventTypes.ceremonyRequested), 'generate-keys');
   assert.is(byType.get(EventTypes.shareIssued), 'dispatch-email');
+  assert.is(byType.get(EventTypes.ceremonyVoided), 'dispatch-email');
+  assert.is(byType.size, 3);
+});
+
+test('every record type in triggers.json is one of the EventTypes, and outcomes are recorded', () => {
+  const { record } = parseTriggers(bundled, 'eventing/triggers.json');
+  const known: string[] = Object.values(EventTypes);
+  for (const type of record.types) assert.ok(known.includes(type), `${type} is an EventType`);
+  assert.equal(record.types, [
+    EventTypes.shareIssued,
+    EventTypes.shareDelivered,
+    EventTypes.shareFailed,
+    EventTypes.ceremonyVoided,
+  ]);
+  assert.is(record.maxAge, '7D');
+});
+
+test('dispatch-email retries long enough to outlast a mailer down for 30 s', () => {
+  const { triggers } = parseTriggers(bundled, 'eventing/triggers.json');
+  const email = triggers.find((trigger) => trigger.name === 'dispatch-email')!;
+  const waits = Array.from({ length: email.delivery.retry }, (_, index) =>
+    backoffMs(email.delivery, index + 1),
+  );
+  const waitedMs = waits.reduce((sum, wait) => sum + wait, 0);
+  assert.is(waitedMs, 127_500);
+  assert.ok(waitedMs > 30_000);
+  assert.equal(email.delivery.deadLetterSink, { ref: 'dispatch-email', uri: '/dead-letter' });
+
+  const voided = triggers.find((trigger) => trigger.name === 'dispatch-email-voided')!;
+  assert.is(voided.subscriber, 'dispatch-email');
+  assert.is(voided.parallelism, 1);
+  const { deadLetterSink: _sink, ...emailRetries } = email.delivery;
+  assert.equal(voided.delivery, emailRetries);
+
+  const keys = triggers.find((trigger) => trigger.name === 'generate-keys')!;
+  assert.equal(keys.delivery, {
+    retry: 3,
+    backoffPolicy: 'exponential',
+    backoffDelay: 'PT1S',
+    timeout: 'PT30S',
+  });
+});
+
+test('reads a dead-letter sink as a ref with a path or as an absolute uri', () => {
+  const withSink = (deadLetterSink: unknown) => ({
+    triggers: [{ ...validTrigger, delivery: { ...validTrigger.delivery, deadLetterSink } }],
+  });
+  const byRef = parseTriggers(withSink({ ref: 'dispatch-email', uri: '/dead-letter' }), 'f');
+  assert.equal(byRef.triggers[0]!.delivery.deadLetterSink, {
+    ref: 'dispatch-email',
+    uri: '/dead-letter',
+  });
+  const byUri = parseTriggers(withSink({ uri: 'http://127.0.0.1:9/dead' }), 'f');
+  assert.equal(byUri.triggers[0]!.delivery.deadLetterSink, { uri: 'http://127.0.0.1:9/dead' });
+
+  const sink = 'triggers.0.delivery.deadLetterSink';
+  assert.match(refusal(withSink({})), `${sink}: must have a ref, a uri or both`);
+  assert.match(
+    refusal(withSink({ ref: 'dispatch-email', uri: 'http://127.0.0.1:9/x' })),
+    `${sink}.uri: must be a path such as /dead-letter when ref is set`,
+  );
+  assert.match(
+    refusal(withSink({ ref: 'dispatch-email', uri: '//elsewhere/x' })),
+    `${sink}.uri: must be a path`,
+  );
+  assert.match(
+    refusal(withSink({ uri: '/dead-letter' })),
+    `${sink}.uri: must be an absolute http or https URL when there is no ref`,
+  );
+  assert.match(refusal(withSink({ ref: 'Dispatch' })), `${sink}.ref: `);
+});
+
+test('records nothing by default and refuses a bad max age or a repeated type', () => {
+  const list = parseTriggers({ triggers: [validTrigger] }, 'fixture');
+  assert.equal(list.record, { types: [], maxAge: '7D' });
+
+  const aged = parseTriggers({ triggers: [validTrigger], record: { types: ['a'] } }, 'fixture');
+  assert.equal(aged.record, { types: ['a'], maxAge: '7D' });
+
+  for (const maxAge of ['7', '7d', 'P7D', '0D', '7 D']) {
+    const value = { triggers: [validTrigger], record: { types: [], maxAge } };
+    assert.match(refusal(value), 'record.maxAge: must be a whole number and a unit');
+  }
+  const twice = { triggers: [validTrigger], record: { types: ['a', 'a'] } };
+  assert.match(refusal(twice), 'record.types: types must differ');
 });
 
 test('refuses a typo, a bad policy, a zero timeout or a duplicate name, naming the path', () => {

@@ -39,7 +39,10 @@ const AttributeNameSchema = v.pipe(
  */
 export const DestinationSchema = v.pipe(
   v.strictObject({ ref: v.optional(NameSchema), uri: v.optional(v.string()) }),
-  v.check(({ ref, uri }) => ref !== undefined || uri !== undefined, 'must have a ref, a uri or both'),
+  v.check(
+    ({ ref, uri }) => ref !== undefined || uri !== undefined,
+    'must have a ref, a uri or both',
+  ),
   // Knative refuses an absolute uri beside a ref, and a relative one without it.
   v.forward(
     v.check(
@@ -97,7 +100,10 @@ export const StatusRecordSchema = v.strictObject({
   maxAge: v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^[1-9]\d{0,8}[YMDhms]$/, 'must be a whole number and a unit of Y, M, D, h, m, s: 7D'),
+      v.regex(
+        /^[1-9]\d{0,8}[YMDhms]$/,
+        'must be a whole number and a unit of Y, M, D, h, m, s: 7D',
+      ),
     ),
     '7D',
   ),
