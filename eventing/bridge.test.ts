@@ -204,24 +204,24 @@ test('answers 400 for an event without source and stores nothing', async () => {
   );
 });
 
-test('answers 500 and stores nothing when no trigger accepts the type and none records it', async () => {
+test('answers 400 and stores nothing when no trigger accepts the type and none records it', async () => {
   const keys = await startSubscriber(() => accepted);
   const email = await startSubscriber(() => accepted);
 
   await withBridge({ keys, email }, async ({ name, post }) => {
     const response = await post(eventHeaders({ 'ce-type': unknownType }), ceremonyJson);
-    assert.is(response.status, 500);
+    assert.is(response.status, 400);
     const problem = await readProblem(response);
     assert.is(
       problem.detail,
-      `no trigger accepts events of type ${unknownType}; the event was not stored`,
+      `No trigger accepts events of type ${unknownType}; the event was not stored.`,
     );
     assert.is((await readStream(statusStreamName(name))).length, 0);
     assert.is(await countMessages(triggerQueueName(name, 'keys')), 0);
   });
 });
 
-test('answers 500 for a recorded share.issued when no trigger takes it, and records nothing', async () => {
+test('answers 400 for a recorded share.issued when no trigger takes it, and records nothing', async () => {
   const name = uniqueBrokerName('bridge');
   const { logger } = captureLogger();
   const onlyKeys = [keysTrigger];
@@ -232,9 +232,9 @@ test('answers 500 for a recorded share.issued when no trigger takes it, and reco
     const headers = eventHeaders({ 'ce-type': EventTypes.shareIssued });
     const response = await app.request('/', { method: 'POST', headers, body: ceremonyJson });
 
-    assert.is(response.status, 500);
+    assert.is(response.status, 400);
     const problem = await readProblem(response);
-    assert.match(problem.detail, `no trigger accepts events of type ${EventTypes.shareIssued}`);
+    assert.match(problem.detail, `No trigger accepts events of type ${EventTypes.shareIssued}`);
     assert.is((await readStream(statusStreamName(name))).length, 0);
   } finally {
     await broker.close();

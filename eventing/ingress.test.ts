@@ -79,20 +79,21 @@ test('answers 500 naming the type when RabbitMQ returns the event as unroutable'
   const problem = await readProblem(response);
   assert.is(
     problem.detail,
-    'no trigger accepts events of type dev.trikey.ceremony.requested; the event was not stored',
+    'RabbitMQ has no queue bound for events of type dev.trikey.ceremony.requested; ' +
+      'the event was not stored',
   );
 });
 
-test('answers 500 without publishing when the broker does not accept the type', async () => {
+test('answers 400 without publishing when the broker does not accept the type', async () => {
   const broker = fakeBroker(undefined, ['dev.trikey.share.delivered']);
   const { logger, lines } = captureLogger();
   const response = await postEvent(createIngressApp({ broker, logger }));
 
-  assert.is(response.status, 500);
+  assert.is(response.status, 400);
   const problem = await readProblem(response);
   assert.is(
     problem.detail,
-    'no trigger accepts events of type dev.trikey.ceremony.requested; the event was not stored',
+    'No trigger accepts events of type dev.trikey.ceremony.requested; the event was not stored.',
   );
   assert.is(broker.published.length, 0);
   assert.is(lines[0]!.message, 'event not stored');
@@ -122,7 +123,7 @@ test('refuses other methods with 405, other paths with 404 and big bodies with 4
 
   const big = await post(app, binaryEvent.headers, JSON.stringify({ padding: 'x'.repeat(100) }));
   assert.is(big.status, 413);
-  assert.is((await readProblem(big)).detail, 'The request body is larger than 64 bytes.');
+  assert.is((await readProblem(big)).detail, 'The body is larger than 64 bytes.');
 });
 
 test('is live always and ready only while connected to RabbitMQ', async () => {

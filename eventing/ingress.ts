@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { guardBody } from '../shared/body-guard.ts';
 import type { ReceivedEvent } from '../shared/cloudevents.ts';
 import type { Logger } from '../shared/logger.ts';
 import { HttpProblem, problemResponse } from '../shared/problem.ts';
@@ -17,11 +17,7 @@ export interface IngressOptions {
 /** Builds the broker ingress: `POST /` stores one CloudEvent and answers 202 once confirmed. */
 export function createIngressApp({ broker, logger, maxBodyBytes = 1024 * 1024 }: IngressOptions) {
   const app = new Hono();
-  const tooLarge = () => {
-    throw new HttpProblem(413, `The request body is larger than ${maxBodyBytes} bytes.`);
-  };
-
-  app.post('/', bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge }), async (c) => {
+  app.post('/', guardBody(maxBodyBytes), async (c) => {
     const started = performance.now();
     const body = Buffer.from(await c.req.arrayBuffer());
     const { event, message } = readEventMessage(c.req.raw.headers, body);
@@ -72,7 +68,12 @@ export function createIngressApp({ broker, logger, maxBodyBytes = 1024 * 1024 }:
 function refusal(error: PublishError, event: ReceivedEvent): HttpProblem {
   switch (error.reason) {
     case 'unroutable':
-      return unaccepted(event);
+      // The triggers were asked first, so RabbitMQ's return means its bindings and the trigger
+      // list disagree: the deployment is wrong, not the event.
+      return new HttpProblem(
+        500,
+        `RabbitMQ has no queue bound for events of type ${event.type}; the event was not stored`,
+      );
     case 'invalid':
       return new HttpProblem(400, `The event does not fit a RabbitMQ message: ${error.message}`);
     case 'timeout':
@@ -90,8 +91,9 @@ function refusal(error: PublishError, event: ReceivedEvent): HttpProblem {
 
 function unaccepted(event: ReceivedEvent): HttpProblem {
   return new HttpProblem(
-    500,
-    `no trigger accepts events of type ${event.type}; the event was not stored`,
+    400,
+    `No trigger accepts events of type ${event.type}; the event was not stored.`,
+    [{ pointer: '/type', detail: 'is not a type this broker routes' }],
   );
 }
 

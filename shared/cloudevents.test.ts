@@ -76,7 +76,7 @@ test('refuses specversion 0.3, a batch, other structured formats and plain reque
   ]);
   assert.is(refusal({ 'content-type': 'application/cloudevents-batch+json' }, '[]').status, 400);
   assert.is(refusal({ 'content-type': 'application/cloudevents+xml' }, '<e/>').status, 415);
-  assert.is(refusal({ 'content-type': 'application/json' }, '{}').status, 400);
+  assert.is(refusal({ 'content-type': 'application/json' }, '{}').status, 415);
 });
 
 test('never repeats the body in a refusal', () => {

@@ -130,7 +130,7 @@ export function readCloudEvent(headers: Headers, body: string): ReceivedEvent {
     );
   }
   if (!structured && normalised['ce-specversion'] === undefined) {
-    throw new HttpProblem(400, 'The request is not a CloudEvent in binary or structured mode.');
+    throw new HttpProblem(415, 'The request is not a CloudEvent in binary or structured mode.');
   }
 
   if (structured) {
