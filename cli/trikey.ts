@@ -7,6 +7,7 @@ import {
   extractShareTokens,
   newTransportKeyEntry,
 } from '../shared/index.ts';
+import { formatCeremonyStatus, readCeremonyStatus } from '../eventing/index.ts';
 
 const usage = `Usage:
   trikey combine [--json] [--out FILE] [--fingerprint HEX] SHARE...
@@ -16,6 +17,11 @@ const usage = `Usage:
       --json         print {"keyId", "fingerprint", "key"} instead
       --out FILE     write the key to FILE (created with mode 600, never overwritten)
       --fingerprint  also require the rebuilt key to have this fingerprint
+  trikey status [--json] CEREMONY_ID
+      Reports each share of a ceremony: issued, delivered (with the SES message id), failed
+      (why), dead-lettered or voided, as the broker's status stream recorded them. Reads
+      RabbitMQ at AMQP_URL (amqp://guest:guest@127.0.0.1:5672) for the broker named by
+      TRIKEY_BROKER_NAME (trikey).
   trikey keygen
       Prints a new transport key entry for TRIKEY_TRANSPORT_KEYS.
 `;
@@ -106,6 +112,37 @@ async function combineCommand(args: string[]): Promise<void> {
   else process.stderr.write(`key written to ${values.out}\n`);
 }
 
+async function statusCommand(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
+  } catch (error) {
+    throw new Stop(`${(error as Error).message}\n\n${usage}`, 2);
+  }
+  const [ceremonyId, ...extra] = parsed.positionals;
+  if (!ceremonyId || extra.length > 0 || !/^[0-9a-f-]{36}$/i.test(ceremonyId)) {
+    throw new Stop(`give one ceremony id, as the 202 answer named it\n\n${usage}`, 2);
+  }
+  const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const brokerName = process.env.TRIKEY_BROKER_NAME ?? 'trikey';
+  let status;
+  try {
+    status = await readCeremonyStatus({ url, brokerName, ceremonyId: ceremonyId.toLowerCase() });
+  } catch (error) {
+    throw new Stop((error as Error).message, 1);
+  }
+  if (parsed.values.json) {
+    process.stdout.write(JSON.stringify(status) + '\n');
+  } else {
+    process.stdout.write(formatCeremonyStatus(status) + '\n');
+  }
+  if (status.shares.length === 0) process.exitCode = 1;
+}
+
 function readStdin(): Promise<string> {
   return readAll(process.stdin);
 }
@@ -115,6 +152,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'combine':
       return combineCommand(rest);
+    case 'status':
+      return statusCommand(rest);
     case 'keygen':
       process.stdout.write(newTransportKeyEntry() + '\n');
       return;

@@ -237,7 +237,8 @@ test('says so when the broker has no status stream', async () => {
   } catch (error) {
     assert.is(
       (error as Error).message,
-      `cannot read the status stream ${brokerName}.status: it does not exist`,
+      `cannot read the status stream ${brokerName}.status: it does not exist ` +
+        '(the broker bridge makes it when it starts)',
     );
   }
 });

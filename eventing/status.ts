@@ -89,7 +89,9 @@ async function consume(
     );
   } catch (error) {
     const missing = (error as { code?: number }).code === 404;
-    const detail = missing ? 'it does not exist' : (error as Error).message;
+    const detail = missing
+      ? 'it does not exist (the broker bridge makes it when it starts)'
+      : (error as Error).message;
     throw new Error(`cannot read the status stream ${stream}: ${detail}`);
   }
 

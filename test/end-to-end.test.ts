@@ -2,9 +2,11 @@
 // emulator. Every log line, every error body and every RabbitMQ message is kept and searched
 // for share tokens and key bytes at the end.
 import amqp from 'amqplib';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { deleteTopology, loadTriggers } from '../eventing/index.ts';
 import { combineShares, EventTypes } from '../shared/index.ts';
 // @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
 import { rabbitReachable, startStack } from '../scripts/stack.mjs';
@@ -109,15 +111,9 @@ test.before(async () => {
 
 test.after(async () => {
   await stack?.stop();
-  if (tap) {
-    const channel = await tap.createChannel();
-    for (const name of ['generate-keys', 'dispatch-email']) {
-      await channel.deleteQueue(`${brokerName}.trigger.${name}`);
-      await channel.deleteQueue(`${brokerName}.trigger.${name}.dead-letter`);
-    }
-    await channel.deleteExchange(`${brokerName}.broker`);
-    await tap.close();
-  }
+  await tap?.close();
+  const { triggers } = await loadTriggers();
+  await deleteTopology(amqpUrl, brokerName, triggers);
 });
 
 test('a POSTed ceremony of three ends as three emails whose tokens rebuild the key', async () => {
@@ -143,6 +139,29 @@ test('a POSTed ceremony of three ends as three emails whose tokens rebuild the k
   const rebuilt = await combineShares(tokens, accepted.body.fingerprint);
   assert.is(rebuilt.keyId, accepted.body.keyId);
   keysSeen.push(Buffer.from(rebuilt.key));
+
+  const status = spawnSync(
+    process.execPath,
+    ['dist/trikey.mjs', 'status', '--json', accepted.body.ceremonyId],
+    {
+      env: { ...process.env, AMQP_URL: amqpUrl, TRIKEY_BROKER_NAME: brokerName },
+      encoding: 'utf8',
+    },
+  );
+  assert.is(status.status, 0, status.stderr);
+  const report = JSON.parse(status.stdout) as {
+    shares: { shareNumber: number; state: string; messageId?: string }[];
+  };
+  assert.equal(
+    report.shares.map((share) => [share.shareNumber, share.state]),
+    [
+      [1, 'delivered'],
+      [2, 'delivered'],
+      [3, 'delivered'],
+    ],
+  );
+  const messageIds = stored.map((email) => email.messageId).sort();
+  assert.equal(report.shares.map((share) => share.messageId).sort(), messageIds);
   process.stdout.write(
     `\n    202 after ${acceptedMs.toFixed(0)} ms, 3 emails after ${deliveredMs.toFixed(0)} ms\n`,
   );
