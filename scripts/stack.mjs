@@ -65,7 +65,8 @@ function stopChild(child) {
 /**
  * Starts the stack. `onLine(service, line)` receives every line each process prints.
  * Options: `ports`, `amqpUrl`, `brokerName`, `transportKeys`, `useBroker` (default: whether
- * RabbitMQ answers), `sesEndpoint` (default: the emulator), `baseEnv`.
+ * RabbitMQ answers), `sesEndpoint` (default: the emulator), `bridgeEnv` (more settings of the
+ * bridge, such as `TRIKEY_TRIGGERS_FILE`), `baseEnv`.
  * Resolves once every process answers its health check, with the URLs, whether RabbitMQ is
  * used, a promise that settles when a process exits unasked, `stopService(name)` and
  * `startService(name)` for fault tests, and `stop()`.
@@ -117,6 +118,7 @@ export async function startStack(options) {
         AMQP_URL: amqpUrl,
         TRIKEY_BROKER_NAME: brokerName,
         TRIKEY_SUBSCRIBERS: `generate-keys=${urls.generateKeys}/,dispatch-email=${urls.dispatchEmail}/`,
+        ...options.bridgeEnv,
       },
       health: `${urls.bridge}/health/readiness`,
     },

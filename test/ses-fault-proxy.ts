@@ -9,6 +9,8 @@ export interface FaultPlan {
   failureRate?: number;
   /** Addresses whose every send is refused for good with MessageRejected. */
   reject?: string[];
+  /** Addresses whose every send is throttled (429), so that their shares run out of retries. */
+  throttle?: string[];
   /** Sends held without an answer, to test timeouts. */
   hang?: boolean;
   /** Seed of the failure choice, so a run can be repeated. */
@@ -55,6 +57,9 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
       if (to.some((address) => plan.reject?.includes(address))) {
         counts.rejected++;
         fault = error(400, 'MessageRejected', 'Email address is on the suppression list.');
+      } else if (to.some((address) => plan.throttle?.includes(address))) {
+        counts.throttled++;
+        fault = error(429, 'TooManyRequestsException', 'Maximum sending rate exceeded.');
       } else if (random() < (plan.failureRate ?? 0)) {
         const throttle = random() < 0.5;
         if (throttle) counts.throttled++;

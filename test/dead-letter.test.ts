@@ -1,0 +1,104 @@
+// A share that runs out of retries: it is dead-lettered, the dead-letter sink (dispatch-email)
+// tells the admin, and the status stream shows it, through the real RabbitMQ and SES emulator.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { deleteTopology, loadTriggers, readCeremonyStatus } from '../eventing/index.ts';
+// @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
+import { rabbitReachable, startStack } from '../scripts/stack.mjs';
+import { startFaultProxy, type FaultProxy } from './ses-fault-proxy.ts';
+import { freePort, type StoredEmail } from './ses-emulator.ts';
+
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const brokerName = `dead-letter-${process.pid}`;
+const transportKeys = `dl:${Buffer.alloc(32, 23).toString('base64')}`;
+const folder = mkdtempSync(join(tmpdir(), 'trikey-dead-letter-'));
+const triggersFile = join(folder, 'triggers.json');
+
+let stack: any;
+let proxy: FaultProxy;
+
+test.before(async () => {
+  assert.ok(await rabbitReachable(amqpUrl), `RabbitMQ must answer at ${amqpUrl}`);
+  // The shipped trigger list with a retry budget a test can wait for.
+  const list = await loadTriggers();
+  for (const trigger of list.triggers) {
+    trigger.delivery = { ...trigger.delivery, retry: 2, backoffDelay: 'PT0.1S' };
+  }
+  writeFileSync(triggersFile, JSON.stringify(list));
+  const ports = {
+    generateKeys: await freePort(),
+    dispatchEmail: await freePort(),
+    bridge: await freePort(),
+    ses: await freePort(),
+  };
+  proxy = await startFaultProxy(`http://127.0.0.1:${ports.ses}`, {
+    throttle: ['slow@example.com'],
+  });
+  stack = await startStack({
+    ports,
+    amqpUrl,
+    brokerName,
+    transportKeys,
+    useBroker: true,
+    sesEndpoint: proxy.url,
+    bridgeEnv: { TRIKEY_TRIGGERS_FILE: triggersFile },
+    onLine: () => {},
+  });
+});
+
+test.after(async () => {
+  await stack?.stop();
+  await proxy?.close();
+  const { triggers } = await loadTriggers(triggersFile);
+  await deleteTopology(amqpUrl, brokerName, triggers);
+  rmSync(folder, { recursive: true, force: true });
+});
+
+test('a share out of retries is dead-lettered, the admin is told and the status says so', async () => {
+  const response = await fetch(`${stack.urls.generateKeys}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      admin: 'Ana Ruiz <ana@example.com>',
+      representatives: ['Slow Sam <slow@example.com>', 'fast@example.com'],
+      threshold: 2,
+    }),
+  });
+  assert.is(response.status, 202);
+  const { ceremonyId } = (await response.json()) as { ceremonyId: string };
+
+  const deadline = Date.now() + 20_000;
+  let notice: StoredEmail | undefined;
+  let stored: StoredEmail[] = [];
+  while (!notice && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    stored = ((await (await fetch(`${stack.urls.ses}/store`)).json()) as { emails: StoredEmail[] })
+      .emails;
+    notice = stored.find((email) => /was not delivered$/.test(email.subject));
+  }
+  assert.ok(notice, 'the admin was told');
+  assert.equal(notice!.destination.to, ['ana@example.com']);
+  assert.ok(notice!.body.text.includes('Slow Sam <slow@example.com>'));
+  assert.ok(notice!.body.text.includes(ceremonyId));
+  assert.match(notice!.body.text, /after 3 attempts/);
+  assert.not.match(notice!.body.text + notice!.body.html, /trikey1/);
+  const shares = stored.filter((email) => /^Your Trikey key share/.test(email.subject));
+  assert.equal(shares.map((email) => email.destination.to[0]).sort(), [
+    'ana@example.com',
+    'fast@example.com',
+  ]);
+
+  const status = await readCeremonyStatus({ url: amqpUrl, brokerName, ceremonyId });
+  const states = status.shares.map((share) => [share.shareNumber, share.state]);
+  assert.equal(states, [
+    [1, 'delivered'],
+    [2, 'dead-lettered'],
+    [3, 'delivered'],
+  ]);
+  assert.is(status.shares[1]!.attempts, 3);
+});
+
+test.run();
