@@ -8,6 +8,8 @@ export {
 } from './logger.ts';
 export {
   HttpProblem,
+  methodNotAllowed,
+  problemHandler,
   problemMediaType,
   problemResponse,
   toProblem,

@@ -1,3 +1,5 @@
+import type { Logger } from './logger.ts';
+
 /** One reason a request was refused: a JSON Pointer to the field (RFC 6901) and what is wrong. */
 export interface FieldError {
   pointer: string;
@@ -73,4 +75,27 @@ export function problemResponse(error: unknown): Response {
     for (const [name, value] of Object.entries(error.headers)) headers.set(name, value);
   }
   return new Response(JSON.stringify(body), { status: body.status, headers });
+}
+
+/**
+ * The error handler of every app: logs a refusal (5xx at warn) or a failure, never its input,
+ * and answers with its problem+json.
+ */
+export function problemHandler(logger: Logger): (error: Error) => Response {
+  return (error) => {
+    if (error instanceof HttpProblem) {
+      const level = error.status >= 500 ? 'warn' : 'info';
+      logger[level]('request refused', { status: error.status, detail: error.message });
+    } else {
+      logger.error('request failed', { error: error.name });
+    }
+    return problemResponse(error);
+  };
+}
+
+/** The answer to a method other than POST on a POST-only path. */
+export function methodNotAllowed(): Response {
+  return problemResponse(
+    new HttpProblem(405, 'Only POST is accepted here.', [], { allow: 'POST' }),
+  );
 }

@@ -9,7 +9,7 @@ import { deleteTopology, loadTriggers, readCeremonyStatus } from '../eventing/in
 // @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
 import { rabbitReachable, startStack } from '../scripts/stack.mjs';
 import { startFaultProxy, type FaultProxy } from './ses-fault-proxy.ts';
-import { freePort, type StoredEmail } from './ses-emulator.ts';
+import { stackPorts, type StoredEmail } from './local-services.ts';
 
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const brokerName = `dead-letter-${process.pid}`;
@@ -28,12 +28,7 @@ test.before(async () => {
     trigger.delivery = { ...trigger.delivery, retry: 2, backoffDelay: 'PT0.1S' };
   }
   writeFileSync(triggersFile, JSON.stringify(list));
-  const ports = {
-    generateKeys: await freePort(),
-    dispatchEmail: await freePort(),
-    bridge: await freePort(),
-    ses: await freePort(),
-  };
+  const ports = await stackPorts();
   proxy = await startFaultProxy(`http://127.0.0.1:${ports.ses}`, {
     throttle: ['slow@example.com'],
   });

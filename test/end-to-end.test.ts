@@ -3,11 +3,11 @@
 // for share tokens and key bytes at the end.
 import amqp from 'amqplib';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deleteTopology, loadTriggers } from '../eventing/index.ts';
 import { combineShares, EventTypes } from '../shared/index.ts';
+import { stackPorts, type StoredEmail } from './local-services.ts';
 // @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
 import { rabbitReachable, startStack } from '../scripts/stack.mjs';
 
@@ -19,13 +19,6 @@ const custodians = {
   representantes: ['Luis Gómez <luis@example.com>', 'Marta Díaz <marta@example.com>'],
 };
 
-interface StoredEmail {
-  messageId: string;
-  destination: { to: string[] };
-  subject: string;
-  body: { text: string; html: string };
-}
-
 const logLines: string[] = [];
 const errorBodies: string[] = [];
 const brokerMessages: string[] = [];
@@ -33,18 +26,6 @@ const tokensSeen = new Set<string>();
 const keysSeen: Buffer[] = [];
 let stack: any;
 let tap: amqp.ChannelModel | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function emails(): Promise<StoredEmail[]> {
   const response = await fetch(`${stack.urls.ses}/store`);
@@ -80,12 +61,7 @@ async function postCeremony(body: unknown) {
 test.before(async () => {
   assert.ok(await rabbitReachable(amqpUrl), `RabbitMQ must answer at ${amqpUrl}`);
   stack = await startStack({
-    ports: {
-      generateKeys: await freePort(),
-      dispatchEmail: await freePort(),
-      bridge: await freePort(),
-      ses: await freePort(),
-    },
+    ports: await stackPorts(),
     amqpUrl,
     brokerName,
     transportKeys,

@@ -20,7 +20,7 @@ import { deleteTopology, loadTriggers, readCeremonyStatus } from '../eventing/in
 // @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
 import { rabbitReachable, startStack } from '../scripts/stack.mjs';
 import { startFaultProxy, type FaultPlan, type FaultProxy } from './ses-fault-proxy.ts';
-import { freePort, type StoredEmail } from './ses-emulator.ts';
+import { stackPorts, type StoredEmail } from './local-services.ts';
 
 const run = promisify(execFile);
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -99,12 +99,7 @@ async function postCeremony(body: unknown) {
 
 test.before(async () => {
   assert.ok(await rabbitReachable(amqpUrl), `RabbitMQ must answer at ${amqpUrl}`);
-  const ports = {
-    generateKeys: await freePort(),
-    dispatchEmail: await freePort(),
-    bridge: await freePort(),
-    ses: await freePort(),
-  };
+  const ports = await stackPorts();
   proxy = await startFaultProxy(`http://127.0.0.1:${ports.ses}`, plan);
   stack = await startStack({
     ports,

@@ -5,6 +5,8 @@ import {
   guardBody,
   HttpProblem,
   isCloudEventRequest,
+  methodNotAllowed,
+  problemHandler,
   problemResponse,
   readCloudEvent,
   toBinary,
@@ -188,18 +190,10 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
     return c.body(null, 204);
   });
 
-  app.all('/', () => methodNotAllowed());
-  app.all('/dead-letter', () => methodNotAllowed());
+  app.all('/', methodNotAllowed);
+  app.all('/dead-letter', methodNotAllowed);
   app.notFound(() => problemResponse(new HttpProblem(404, 'No such path; POST CloudEvents to /.')));
-  app.onError((error) => {
-    if (error instanceof HttpProblem) {
-      const level = error.status >= 500 ? 'warn' : 'info';
-      logger[level]('request refused', { status: error.status, detail: error.message });
-    } else {
-      logger.error('request failed', { error: error.name });
-    }
-    return problemResponse(error);
-  });
+  app.onError(problemHandler(logger));
   return app;
 }
 
@@ -207,10 +201,4 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
 function sentFacts(share: SealedShare, eventId: string, messageId: string): Omit<SentShare, 'at'> {
   const { ceremonyId, keyId, shareNumber, total, custodian, label, locale } = share;
   return { eventId, ceremonyId, keyId, shareNumber, total, custodian, label, locale, messageId };
-}
-
-function methodNotAllowed(): Response {
-  return problemResponse(
-    new HttpProblem(405, 'Only POST is accepted here.', [], { allow: 'POST' }),
-  );
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFaultProxy, type FaultProxy } from '../../test/ses-fault-proxy.ts';
-import { startSesEmulator, type SesEmulator } from '../../test/ses-emulator.ts';
+import { startSesEmulator, type SesEmulator } from '../../test/local-services.ts';
 import { createSesSender, type SesSettings } from './mailer.ts';
 
 process.env.AWS_ACCESS_KEY_ID = 'local';

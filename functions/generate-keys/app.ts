@@ -5,7 +5,9 @@ import {
   HttpProblem,
   isCloudEventRequest,
   mediaTypeEssence,
+  methodNotAllowed,
   parseOrThrow,
+  problemHandler,
   problemResponse,
   readCloudEvent,
   type Logger,
@@ -32,11 +34,8 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
 
   const limit = guardBody(deps.maxBodyBytes);
 
-  const handle = async (c: Context) => {
-    const started = performance.now();
-    const headers = c.req.raw.headers;
-    const text = await c.req.text();
-
+  // The request as JSON, or as a ceremony.requested CloudEvent whose data is that JSON.
+  const readRequest = (headers: Headers, text: string) => {
     if (isCloudEventRequest(headers)) {
       const event = readCloudEvent(headers, text);
       if (event.type !== EventTypes.ceremonyRequested) {
@@ -46,71 +45,47 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
           [{ pointer: '/type', detail: `must be ${EventTypes.ceremonyRequested}` }],
         );
       }
-      const body = parseOrThrow(
-        CeremonyRequestSchema,
-        event.data,
-        422,
-        'The ceremony request is invalid.',
-      );
-      const receipt = await runCeremony(planCeremony(body, deps), deps);
-      logger.info('ceremony accepted', {
-        ceremonyId: receipt.ceremonyId,
-        eventId: event.id,
-        eventType: event.type,
-        keyId: receipt.keyId,
-        total: receipt.total,
-        threshold: receipt.threshold,
-        durationMs: Math.round(performance.now() - started),
-      });
-      // A Knative dispatcher takes a non-empty answer for a reply event, so this one has no body.
-      return c.body(null, 202);
+      return { event, json: event.data };
     }
-
     if (mediaTypeEssence(headers.get('content-type')) !== 'application/json') {
       throw new HttpProblem(
         415,
         'Send the ceremony request as application/json, or as a CloudEvent.',
       );
     }
-    let json: unknown;
     try {
-      json = JSON.parse(text);
+      return { event: undefined, json: JSON.parse(text) as unknown };
     } catch {
       throw new HttpProblem(400, 'The body is not valid JSON.');
     }
+  };
+
+  const handle = async (c: Context) => {
+    const started = performance.now();
+    const { event, json } = readRequest(c.req.raw.headers, await c.req.text());
     const body = parseOrThrow(CeremonyRequestSchema, json, 422, 'The ceremony request is invalid.');
     const receipt = await runCeremony(planCeremony(body, deps), deps);
     logger.info('ceremony accepted', {
       ceremonyId: receipt.ceremonyId,
+      eventId: event?.id,
+      eventType: event?.type,
       keyId: receipt.keyId,
       total: receipt.total,
       threshold: receipt.threshold,
       durationMs: Math.round(performance.now() - started),
     });
-    return c.json(receipt, 202);
+    // A Knative dispatcher takes a non-empty answer for a reply event, so an event gets none.
+    return event ? c.body(null, 202) : c.json(receipt, 202);
   };
 
   app.post('/', limit, handle);
   app.post('/generate-keys', limit, handle);
-  app.all('/', () => methodNotAllowed());
-  app.all('/generate-keys', () => methodNotAllowed());
+  app.all('/', methodNotAllowed);
+  app.all('/generate-keys', methodNotAllowed);
 
   app.notFound(() =>
     problemResponse(new HttpProblem(404, 'No such path; POST to / or /generate-keys.')),
   );
-  app.onError((error) => {
-    if (error instanceof HttpProblem) {
-      const level = error.status >= 500 ? 'warn' : 'info';
-      logger[level]('request refused', { status: error.status, detail: error.message });
-    } else {
-      logger.error('request failed', { error: error.name });
-    }
-    return problemResponse(error);
-  });
+  app.onError(problemHandler(logger));
   return app;
-}
-
-function methodNotAllowed(): Response {
-  const problem = new HttpProblem(405, 'Only POST is accepted here.', [], { allow: 'POST' });
-  return problemResponse(problem);
 }

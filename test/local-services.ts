@@ -1,4 +1,4 @@
-// Starts the aws-ses-v2-local emulator as a process on an ephemeral loopback port. Test support.
+// Test support: free loopback ports, and the aws-ses-v2-local emulator as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,16 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Four free ports, one for each process of the stack that scripts/stack.mjs starts. */
+export async function stackPorts() {
+  return {
+    generateKeys: await freePort(),
+    dispatchEmail: await freePort(),
+    bridge: await freePort(),
+    ses: await freePort(),
+  };
 }
 
 /** An email as the emulator stores it. */
