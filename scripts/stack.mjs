@@ -66,7 +66,8 @@ function stopChild(child) {
  * Starts the stack. `onLine(service, line)` receives every line each process prints.
  * Options: `ports`, `amqpUrl`, `brokerName`, `transportKeys`, `useBroker` (default: whether
  * RabbitMQ answers), `sesEndpoint` (default: the emulator), `bridgeEnv` (more settings of the
- * bridge, such as `TRIKEY_TRIGGERS_FILE`), `baseEnv`.
+ * bridge, such as `TRIKEY_TRIGGERS_FILE`), `sink` (where generate-keys publishes, by default the
+ * bridge or, without RabbitMQ, dispatch-email), `baseEnv`.
  * Resolves once every process answers its health check, with the URLs, whether RabbitMQ is
  * used, a promise that settles when a process exits unasked, `stopService(name)` and
  * `startService(name)` for fault tests, and `stop()`.
@@ -127,7 +128,7 @@ export async function startStack(options) {
       env: {
         ...common,
         PORT: String(ports.generateKeys),
-        K_SINK: useBroker ? `${urls.bridge}/` : `${urls.dispatchEmail}/`,
+        K_SINK: options.sink ?? (useBroker ? `${urls.bridge}/` : `${urls.dispatchEmail}/`),
       },
       health: `${urls.generateKeys}/health/readiness`,
     },
