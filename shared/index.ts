@@ -38,6 +38,7 @@ export {
   type SinkAnswer,
 } from './cloudevents.ts';
 export { guardBody } from './body-guard.ts';
+export { AddressError, formatMailbox, toMailableAddress } from './mailbox.ts';
 export { controlCharacters, fieldErrors, parseOrThrow } from './validation.ts';
 export {
   decodeShareToken,

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deleteTopology, loadTriggers } from '../eventing/index.ts';
 import { combineShares, EventTypes } from '../shared/index.ts';
-import { stackPorts, type StoredEmail } from './local-services.ts';
+import { stackPorts, recipient, type StoredEmail } from './local-services.ts';
 // @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
 import { rabbitReachable, startStack } from '../scripts/stack.mjs';
 
@@ -103,8 +103,11 @@ test('a POSTed ceremony of three ends as three emails whose tokens rebuild the k
   const stored = await waitForEmails(3);
   const deliveredMs = performance.now() - started;
   assert.is(stored.length, 3);
-  const recipients = stored.map((email) => email.destination.to.join(',')).sort();
+  const recipients = stored.map((email) => recipient(email)).sort();
   assert.equal(recipients, ['ana@example.com', 'luis@example.com', 'marta@example.com']);
+  const mailboxes = stored.map((email) => email.destination.to[0]);
+  assert.ok(mailboxes.includes('Ana Ruiz <ana@example.com>'));
+  assert.ok(mailboxes.includes('=?UTF-8?B?THVpcyBHw7NtZXo=?= <luis@example.com>'), 'RFC 2047');
   for (const email of stored) {
     assert.ok(email.body.text.includes(accepted.body.fingerprint));
     assert.ok(email.body.html.includes(accepted.body.keyId));
@@ -187,7 +190,7 @@ test('a ceremony.requested CloudEvent sent to the broker ends as emails too', as
   });
   assert.is(response.status, 202);
   const stored = (await waitForEmails(before + 2)).slice(before);
-  assert.equal(stored.map((email) => email.destination.to[0]).sort(), [
+  assert.equal(stored.map((email) => recipient(email)).sort(), [
     'dba@example.com',
     'ops@example.com',
   ]);

@@ -20,7 +20,7 @@ import { deleteTopology, loadTriggers, readCeremonyStatus } from '../eventing/in
 // @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
 import { rabbitReachable, startStack } from '../scripts/stack.mjs';
 import { startFaultProxy, type FaultPlan, type FaultProxy } from './ses-fault-proxy.ts';
-import { stackPorts, type StoredEmail } from './local-services.ts';
+import { stackPorts, recipient, type StoredEmail } from './local-services.ts';
 
 const run = promisify(execFile);
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -53,8 +53,7 @@ function sort(all: StoredEmail[]): Sorted {
     const file = (map: Map<string, StoredEmail[]>, key: string) =>
       map.set(key, [...(map.get(key) ?? []), email]);
     if (/^Your Trikey key share/.test(email.subject)) file(sorted.shares, `${ceremony}/${share}`);
-    else if (/is void$/.test(email.subject))
-      file(sorted.voids, `${ceremony}/${email.destination.to[0]}`);
+    else if (/is void$/.test(email.subject)) file(sorted.voids, `${ceremony}/${recipient(email)}`);
     else if (/was not delivered$/.test(email.subject)) sorted.failures.push(email);
   }
   return sorted;
@@ -201,7 +200,7 @@ test('a permanently rejected address ends as failed, the admin is told, others a
   assert.is(sorted.shares.get(`${id}/2`), undefined);
   assert.is(sorted.shares.get(`${id}/3`)?.length, 1);
   const notice = sorted.failures.find((email) => email.body.text.includes(id))!;
-  assert.equal(notice.destination.to, ['ana.bounce@example.com']);
+  assert.equal([recipient(notice)], ['ana.bounce@example.com']);
   assert.ok(notice.body.text.includes('Bo Unce <bounce@example.com>'));
   assert.match(notice.body.text, /MessageRejected/);
   assert.not.match(notice.body.text + notice.body.html, /trikey1/);
@@ -290,7 +289,7 @@ test('RabbitMQ stopped and started amid 200 ceremonies: each 202 gets its emails
       const shares = sorted.shares.get(`${ceremonyId}/${n}`) ?? [];
       sharesOfRefused += shares.length;
       for (const share of shares) {
-        const to = share.destination.to[0];
+        const to = recipient(share);
         assert.ok(
           sorted.voids.get(`${ceremonyId}/${to}`)?.length,
           `${to} was told ${ceremonyId} is void`,

@@ -60,7 +60,7 @@ test('the largest accepted ceremony is mailed, share by share', async () => {
     logger: silentLogger,
     ledger: new Ledger({ windowMs: 60_000, maxEntries: 1000 }),
     send: async (to) => {
-      sent.push(to);
+      sent.push(to.email);
       return { ok: true, messageId: `m-${sent.length}` };
     },
   });

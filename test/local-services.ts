@@ -37,6 +37,12 @@ export interface StoredEmail {
   body: { text: string; html: string };
 }
 
+/** The bare address an email went to, without the display name. */
+export function recipient(email: StoredEmail): string {
+  const to = email.destination.to[0] ?? '';
+  return /<([^<>]+)>$/.exec(to)?.[1] ?? to;
+}
+
 /** A running emulator. */
 export interface SesEmulator {
   url: string;

@@ -53,7 +53,8 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
     let fault: ReturnType<typeof error> | undefined;
     if (request.method === 'POST' && request.url === sendPath) {
       if (plan.hang) return;
-      const to: string[] = JSON.parse(body.toString()).Destination?.ToAddresses ?? [];
+      const mailboxes: string[] = JSON.parse(body.toString()).Destination?.ToAddresses ?? [];
+      const to = mailboxes.map((mailbox) => /<([^<>]+)>$/.exec(mailbox)?.[1] ?? mailbox);
       if (to.some((address) => plan.reject?.includes(address))) {
         counts.rejected++;
         fault = error(400, 'MessageRejected', 'Email address is on the suppression list.');

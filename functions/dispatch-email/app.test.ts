@@ -63,7 +63,7 @@ function makeApp(result: SendResult = { ok: true, messageId: 'ses-123' }) {
     logger: silentLogger,
     ledger: new Ledger({ windowMs: 60_000, maxEntries: 100 }),
     send: async (to, email) => {
-      sent.push({ to, email });
+      sent.push({ to: to.email, email });
       return result;
     },
   });

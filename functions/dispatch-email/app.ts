@@ -18,7 +18,7 @@ import {
 } from '../../shared/index.ts';
 import { renderShareEmail } from './email.ts';
 import type { Ledger, SentShare } from './ledger.ts';
-import type { SendEmail, SendResult } from './mailer.ts';
+import type { Mailbox, SendEmail, SendResult } from './mailer.ts';
 import { renderFailureNotice, renderVoidNotice } from './notices.ts';
 import { openShareEvent, openVoidedEvent } from './share.ts';
 
@@ -57,7 +57,7 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
 
   // Sends a notice once per key; a failure worth retrying gives the key back and asks the
   // broker to try again.
-  const notify = async (key: string, to: string, email: ReturnType<typeof renderVoidNotice>) => {
+  const notify = async (key: string, to: Mailbox, email: ReturnType<typeof renderVoidNotice>) => {
     if (!ledger.claimNotice(key)) return;
     const result = await send(to, email);
     if (result.ok) return;
@@ -69,12 +69,12 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
   };
 
   const tellVoided = async (share: SentShare, reason: string) => {
-    await notify(`void:${share.eventId}`, share.custodian.email, renderVoidNotice(share, reason));
+    await notify(`void:${share.eventId}`, share.custodian, renderVoidNotice(share, reason));
   };
 
   const tellAdmin = async (key: string, share: SealedShare, reason: string) => {
     const email = renderFailureNotice(share, share.admin, reason);
-    await notify(key, share.admin.email, email);
+    await notify(key, share.admin, email);
   };
 
   const reply = (c: Context, event: ReceivedEvent, share: SealedShare, result: SendResult) => {
@@ -115,7 +115,7 @@ export function createDispatchEmailApp(deps: DispatchEmailDeps): Hono {
     }
 
     const result = await ledger.sendOnce(event.id, async () => {
-      const sent = await send(share.custodian.email, renderShareEmail(share));
+      const sent = await send(share.custodian, renderShareEmail(share));
       if (sent.ok) ledger.recordSent(sentFacts(share, event.id, sent.messageId));
       return sent;
     });

@@ -8,7 +8,10 @@ import {
   transportKeysVar,
   type Env,
   type TransportKey,
+  AddressError,
+  toMailableAddress,
 } from '../../shared/index.ts';
+import type { Mailbox } from './mailer.ts';
 
 const ConfigSchema = v.object({
   PORT: intVar(8081, 1, 65535),
@@ -16,7 +19,17 @@ const ConfigSchema = v.object({
   TRIKEY_TRANSPORT_KEYS: transportKeysVar,
   TRIKEY_SES_FROM: v.pipe(
     requiredVar('must be set to the verified sender, such as "Trikey <keys@example.com>"'),
-    v.check((from) => !/[\r\n]/.test(from), 'must be one line'),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const match = /^\s*(?:([^<>\r\n]*?)\s*<([^<>\s]+)>|([^<>\s]+))\s*$/.exec(dataset.value);
+      try {
+        if (!match) throw new AddressError('must be "Name <address>" or an address');
+        const email = toMailableAddress((match[2] ?? match[3])!);
+        return { name: match[1]?.replace(/^"|"$/g, '') ?? '', email };
+      } catch (error) {
+        addIssue({ message: (error as Error).message });
+        return NEVER;
+      }
+    }),
   ),
   TRIKEY_SES_REGION: v.optional(
     v.pipe(
@@ -40,7 +53,7 @@ export interface DispatchEmailConfig {
   host: string;
   transportKeys: readonly TransportKey[];
   ses: {
-    from: string;
+    from: Mailbox;
     region: string;
     endpoint?: string;
     configurationSet?: string;

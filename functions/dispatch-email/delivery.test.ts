@@ -89,9 +89,9 @@ function makeApp(script: Record<string, SendResult[]> = {}, ledgerNow?: () => nu
     logger: silentLogger,
     ledger: new Ledger({ windowMs: 60_000, maxEntries: 1000, now: ledgerNow }),
     send: async (to, email) => {
-      sent.push({ to, email });
+      sent.push({ to: to.email, email });
       await new Promise((resolve) => setTimeout(resolve, 5));
-      return script[to]?.shift() ?? { ok: true, messageId: `ses-${++counter}` };
+      return script[to.email]?.shift() ?? { ok: true, messageId: `ses-${++counter}` };
     },
   });
   const post = async (event: OutgoingEvent, path = '/', extra: Record<string, string> = {}) => {

@@ -2,6 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFaultProxy, type FaultProxy } from '../../test/ses-fault-proxy.ts';
 import { startSesEmulator, type SesEmulator } from '../../test/local-services.ts';
+import { createServer } from 'node:http';
+import type { SealedShare } from '../../shared/index.ts';
+import { renderShareEmail } from './email.ts';
 import { createSesSender, type SesSettings } from './mailer.ts';
 
 process.env.AWS_ACCESS_KEY_ID = 'local';
@@ -18,7 +21,7 @@ async function senderThrough(plan: Parameters<typeof startFaultProxy>[1], timeou
   const settings: SesSettings = {
     region: 'eu-west-1',
     endpoint: proxy.url,
-    from: 'Trikey <keys@example.com>',
+    from: { name: 'Trikey', email: 'keys@example.com' },
     timeoutMs,
   };
   return { send: createSesSender(settings), proxy };
@@ -35,13 +38,13 @@ test.after(async () => {
 
 test('sends through SESv2 SendEmail and returns the message id', async () => {
   const { send } = await senderThrough({});
-  const result = await send('luis@example.com', email);
+  const result = await send({ name: 'Custodian', email: 'luis@example.com' }, email);
   assert.ok(result.ok);
   const stored = (await emulator.emails()).find(
     (each) => result.ok && each.messageId === result.messageId,
   );
   assert.ok(stored, 'the emulator holds the email');
-  assert.equal(stored!.destination.to, ['luis@example.com']);
+  assert.equal(stored!.destination.to, ['Custodian <luis@example.com>']);
   assert.is(stored!.subject, 'Añadido: <prueba>');
   assert.is(stored!.body.text, 'plain body');
   assert.is(stored!.body.html, '<p>html body</p>');
@@ -49,7 +52,7 @@ test('sends through SESv2 SendEmail and returns the message id', async () => {
 
 test('a rejected address is a permanent failure that names the SES error', async () => {
   const { send, proxy } = await senderThrough({ reject: ['bounce@example.com'] });
-  const result = await send('bounce@example.com', email);
+  const result = await send({ name: 'Custodian', email: 'bounce@example.com' }, email);
   assert.equal(result, {
     ok: false,
     retryable: false,
@@ -60,7 +63,9 @@ test('a rejected address is a permanent failure that names the SES error', async
 
 test('throttling and server errors are failures worth retrying', async () => {
   const { send, proxy } = await senderThrough({ failureRate: 1, seed: 7 });
-  const results = await Promise.all(Array.from({ length: 8 }, () => send('a@example.com', email)));
+  const results = await Promise.all(
+    Array.from({ length: 8 }, () => send({ name: 'Custodian', email: 'a@example.com' }, email)),
+  );
   for (const result of results) {
     assert.is(result.ok, false);
     assert.is(!result.ok && result.retryable, true);
@@ -74,11 +79,67 @@ test('throttling and server errors are failures worth retrying', async () => {
 test('a send that gets no answer ends at the timeout as a failure worth retrying', async () => {
   const { send } = await senderThrough({ hang: true }, 300);
   const started = performance.now();
-  const result = await send('a@example.com', email);
+  const result = await send({ name: 'Custodian', email: 'a@example.com' }, email);
   const elapsed = performance.now() - started;
   assert.is(result.ok, false);
   assert.is(!result.ok && result.retryable, true);
   assert.ok(elapsed >= 290 && elapsed < 2000, `ended after ${elapsed.toFixed(0)} ms`);
+});
+
+test('the exact SES request: encoded names, ASCII domain, UTF-8 parts, escaped HTML', async () => {
+  const requests: { path: string; body: any }[] = [];
+  const fakeSes = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    requests.push({ path: request.url!, body: JSON.parse(Buffer.concat(chunks).toString()) });
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ MessageId: 'fake-1' }));
+  });
+  await new Promise<void>((resolve) => fakeSes.listen(0, '127.0.0.1', resolve));
+  const { port } = fakeSes.address() as { port: number };
+  const send = createSesSender({
+    region: 'eu-west-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    from: { name: 'Trikey Señal', email: 'keys@example.com' },
+    timeoutMs: 5000,
+  });
+  const share: SealedShare = {
+    ceremonyId: '1b4e28ba-2fa1-41d2-883f-0016d3cca427',
+    keyId: '0123456789abcdef',
+    fingerprint: 'ab'.repeat(32),
+    threshold: 2,
+    total: 2,
+    shareNumber: 2,
+    custodian: { name: 'Luis Gómez', email: 'luis@münchen.de' },
+    locale: 'es',
+    token: 'trikey1qqqq',
+    admin: { name: 'Ana', email: 'ana@example.com' },
+    custodianNames: ['Ana <b>', 'Luis Gómez'],
+    label: '<script>alert(1)</script>',
+  };
+  try {
+    const result = await send(share.custodian, renderShareEmail(share));
+    assert.equal(result, { ok: true, messageId: 'fake-1' });
+  } finally {
+    fakeSes.close();
+  }
+
+  assert.is(requests.length, 1);
+  const { path, body } = requests[0]!;
+  assert.is(path, '/v2/email/outbound-emails');
+  assert.is(body.FromEmailAddress, '=?UTF-8?B?VHJpa2V5IFNlw7FhbA==?= <keys@example.com>');
+  assert.equal(body.Destination.ToAddresses, [
+    '=?UTF-8?B?THVpcyBHw7NtZXo=?= <luis@xn--mnchen-3ya.de>',
+  ]);
+  const content = body.Content.Simple;
+  assert.is(content.Subject.Charset, 'UTF-8');
+  assert.is(content.Subject.Data, 'Tu fragmento de clave Trikey 2 de 2: <script>alert(1)</script>');
+  assert.is(content.Body.Text.Charset, 'UTF-8');
+  assert.is(content.Body.Html.Charset, 'UTF-8');
+  assert.ok(content.Body.Html.Data.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.ok(content.Body.Html.Data.includes('Ana &lt;b&gt;'));
+  assert.not.ok(content.Body.Html.Data.includes('<script>'));
+  assert.ok(content.Body.Html.Data.includes('Luis Gómez'));
 });
 
 test.run();

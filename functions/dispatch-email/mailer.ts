@@ -1,18 +1,25 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { formatMailbox, toMailableAddress } from '../../shared/index.ts';
 import type { ShareEmail } from './email.ts';
 
 /** The result of one send: an SES message id, or why it failed and whether to try again. */
 export type SendResult =
   { ok: true; messageId: string } | { ok: false; retryable: boolean; reason: string };
 
-/** Sends one email to one address. */
-export type SendEmail = (to: string, email: ShareEmail) => Promise<SendResult>;
+/** Someone an email goes to or comes from. */
+export interface Mailbox {
+  name: string;
+  email: string;
+}
+
+/** Sends one email to one person. */
+export type SendEmail = (to: Mailbox, email: ShareEmail) => Promise<SendResult>;
 
 /** SES settings. */
 export interface SesSettings {
   region: string;
   endpoint?: string;
-  from: string;
+  from: Mailbox;
   timeoutMs: number;
   configurationSet?: string;
 }
@@ -33,9 +40,11 @@ export function createSesSender(settings: SesSettings): SendEmail {
     maxAttempts: 1,
   });
   return async (to, email) => {
+    // SES takes mailboxes as header text: names go through formatMailbox, which quotes or
+    // RFC 2047-encodes them, never straight into the string.
     const command = new SendEmailCommand({
-      FromEmailAddress: settings.from,
-      Destination: { ToAddresses: [to] },
+      FromEmailAddress: formatMailbox(settings.from.name, settings.from.email),
+      Destination: { ToAddresses: [formatMailbox(to.name, toMailableAddress(to.email))] },
       ConfigurationSetName: settings.configurationSet,
       Content: {
         Simple: {
