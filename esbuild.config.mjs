@@ -1,5 +1,6 @@
 // Bundles each function, the broker bridge and the trikey command into one ESM file apiece
-// under dist/, and reports each bundle's size raw and gzipped.
+// under dist/, with code loaded on demand in dist/chunks/NAME/, and reports each bundle's size
+// raw and gzipped.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -19,33 +20,49 @@ const banner = [
 ].join('\n');
 
 const only = process.env.TRIKEY_BUILD_ONLY?.split(',');
-const entryPoints = only
-  ? Object.fromEntries(Object.entries(bundles).filter(([name]) => only.includes(name)))
-  : bundles;
-
-// esbuild has already printed what went wrong; exit without a second, longer stack trace.
-const result = await build({
-  entryPoints,
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  minify: true,
-  legalComments: 'linked',
-  mainFields: ['module', 'main'],
-  banner: { js: banner },
-  metafile: true,
-  logLevel: 'warning',
-}).catch(() => process.exit(1));
-
+const chosen = Object.entries(bundles).filter(([name]) => !only || only.includes(name));
 const quiet = process.argv.includes('--quiet');
-for (const [output, meta] of Object.entries(result.metafile.outputs)) {
-  if (!output.endsWith('.mjs') || quiet) continue;
-  const gzipped = gzipSync(readFileSync(output)).length;
-  const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+
+// One build per bundle, so that each is whole by itself; splitting then moves only what is
+// loaded on demand (age-encryption) out of the entry file, into chunks of that bundle alone.
+for (const [name, entry] of chosen) {
+  const result = await build({
+    entryPoints: { [name]: entry },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: `chunks/${name}/[name]-[hash]`,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    legalComments: 'linked',
+    mainFields: ['module', 'main'],
+    banner: { js: banner },
+    metafile: true,
+    logLevel: 'warning',
+    // esbuild has already printed what went wrong; exit without a second, longer stack trace.
+  }).catch(() => process.exit(1));
+  if (quiet) continue;
+
+  // A bundle is its entry file and the chunks it imports statically; the rest loads on demand.
+  const { outputs } = result.metafile;
+  const main = `dist/${name}.mjs`;
+  const loaded = new Set([main]);
+  for (const file of loaded) {
+    for (const { path, kind } of outputs[file].imports) {
+      if (kind === 'import-statement' && outputs[path]) loaded.add(path);
+    }
+  }
+  const files = Object.keys(outputs).filter((file) => file.endsWith('.mjs'));
+  const bytes = (list) => list.reduce((sum, file) => sum + outputs[file].bytes, 0);
+  const size = bytes([...loaded]);
+  const lazy = bytes(files.filter((file) => !loaded.has(file)));
+  const gzipped = [...loaded].reduce((sum, file) => sum + gzipSync(readFileSync(file)).length, 0);
+  const extra = lazy ? `  (+${kb(lazy)} loaded on demand)` : '';
   console.log(
-    `${output.padEnd(28)} ${kb(meta.bytes).padStart(9)} raw ${kb(gzipped).padStart(9)} gzip`,
+    `${main.padEnd(24)} ${kb(size).padStart(9)} raw ${kb(gzipped).padStart(9)} gzip${extra}`,
   );
 }

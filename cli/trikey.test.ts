@@ -3,11 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   decodeShareToken,
   encodeShareToken,
+  encryptShareToAge,
   identifyKey,
   parseTransportKeys,
   splitKey,
@@ -26,6 +28,15 @@ const alteredFourth = (() => {
   return encodeShareToken(share);
 })();
 const tempDir = mkdtempSync(join(tmpdir(), 'trikey-cli-test-'));
+const identity = await generateIdentity();
+const otherIdentity = await generateIdentity();
+const sealedFirst = await encryptShareToAge(tokens[0]!, await identityToRecipient(identity));
+const identityFile = join(tempDir, 'key.txt');
+const otherIdentityFile = join(tempDir, 'other-key.txt');
+const sealedFile = join(tempDir, 'share.age');
+writeFileSync(identityFile, `# age-keygen\n${identity}\n`);
+writeFileSync(otherIdentityFile, `${otherIdentity}\n`);
+writeFileSync(sealedFile, sealedFirst);
 
 interface Run {
   status: number | null;
@@ -183,6 +194,44 @@ test('exits 2 on an unknown command or option', () => {
   assertRefused(trikey(['frobnicate']), 2, /unknown command "frobnicate"/);
   assertRefused(trikey([]), 2, /no command given/);
   assertRefused(trikey(['combine', '--bogus', tokens[0]!]), 2, /Usage:/);
+});
+
+test('opens an age encrypted share from a file or stdin and prints its token', () => {
+  for (const run of [
+    trikey(['open', '-i', identityFile, sealedFile]),
+    trikey(['open', '-i', otherIdentityFile, '-i', identityFile], `Your share:\n${sealedFirst}`),
+  ]) {
+    assert.is(run.status, 0, run.stderr);
+    assert.is(run.stdout, `${tokens[0]}\n`);
+    assert.is(run.stderr, '');
+  }
+});
+
+test('refuses to open a share with another key, a bad identity file or no block', () => {
+  const notKeys = join(tempDir, 'not-keys.txt');
+  writeFileSync(notKeys, `# mine\n${identity.slice(0, -2)}\n`);
+  const cases: [Run, RegExp][] = [
+    [trikey(['open', '-i', otherIdentityFile, sealedFile]), /encrypted to another age key/],
+    [trikey(['open', '-i', notKeys, sealedFile]), /line 2 of .*not-keys\.txt is not an age secret/],
+    [
+      trikey(['open', '-i', join(tempDir, 'missing.txt')], sealedFirst),
+      /cannot read identity .*ENOENT/,
+    ],
+    [trikey(['open', '-i', identityFile], tokens[0]!), /no age encrypted block found/],
+  ];
+  for (const [run, message] of cases) {
+    assertRefused(run, 1, message);
+    assert.not.ok(run.stderr.includes(identity.slice(20)), 'stderr repeats the identity');
+  }
+});
+
+test('exits 2 when open is given no identity file or two shares', () => {
+  assertRefused(trikey(['open', sealedFile]), 2, /give your age identity file with -i/);
+  assertRefused(
+    trikey(['open', '-i', identityFile, sealedFile, sealedFile]),
+    2,
+    /one encrypted share at a time/,
+  );
 });
 
 test('makes a transport key entry that parses', () => {

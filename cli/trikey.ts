@@ -1,11 +1,14 @@
-import { writeFileSync } from 'node:fs';
-import { text as readAll } from 'node:stream/consumers';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { buffer as readAllBytes, text as readAll } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import {
+  AgeShareError,
   CombineError,
   combineShares,
   extractShareTokens,
   newTransportKeyEntry,
+  openAgeShare,
+  parseAgeIdentities,
 } from '../shared/index.ts';
 import { formatCeremonyStatus, readCeremonyStatus } from '../eventing/index.ts';
 
@@ -17,6 +20,11 @@ const usage = `Usage:
       --json         print {"keyId", "fingerprint", "key"} instead
       --out FILE     write the key to FILE (created with mode 600, never overwritten)
       --fingerprint  also require the rebuilt key to have this fingerprint
+  trikey open -i IDENTITY_FILE... [FILE]
+      Decrypts a share that was emailed as an age encrypted block and prints its share token.
+      Reads the block from FILE, or from standard input (a whole email pasted is fine).
+      -i IDENTITY_FILE  an age identity file (AGE-SECRET-KEY-1... lines, # comments), as
+                        age-keygen writes it; repeat -i to try several
   trikey status [--json] CEREMONY_ID
       Reports each share of a ceremony: issued, delivered (with the SES message id), failed
       (why), dead-lettered or voided, as the broker's status stream recorded them. Reads
@@ -112,6 +120,48 @@ async function combineCommand(args: string[]): Promise<void> {
   else process.stderr.write(`key written to ${values.out}\n`);
 }
 
+async function openCommand(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { identity: { type: 'string', short: 'i', multiple: true } },
+    });
+  } catch (error) {
+    throw new Stop(`${(error as Error).message}\n\n${usage}`, 2);
+  }
+  const identityFiles = parsed.values.identity ?? [];
+  const [file, ...extra] = parsed.positionals;
+  if (identityFiles.length === 0) {
+    throw new Stop(`give your age identity file with -i\n\n${usage}`, 2);
+  }
+  if (extra.length > 0) {
+    throw new Stop(`give one encrypted share at a time\n\n${usage}`, 2);
+  }
+  if ((file === undefined || file === '-') && process.stdin.isTTY) {
+    throw new Stop(`give the encrypted share as FILE or on standard input\n\n${usage}`, 2);
+  }
+
+  const identities = identityFiles.flatMap((name) =>
+    parseAgeIdentities(readOrStop(name, 'identity file').toString('utf8'), name),
+  );
+  const encrypted =
+    file === undefined || file === '-'
+      ? await readAllBytes(process.stdin)
+      : readOrStop(file, 'file');
+  process.stdout.write((await openAgeShare(encrypted, identities)) + '\n');
+}
+
+function readOrStop(name: string, what: string): Buffer {
+  try {
+    return readFileSync(name);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'it could not be read';
+    throw new Stop(`cannot read ${what} ${name}: ${code}`, 1);
+  }
+}
+
 async function statusCommand(args: string[]): Promise<void> {
   let parsed;
   try {
@@ -152,6 +202,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'combine':
       return combineCommand(rest);
+    case 'open':
+      return openCommand(rest);
     case 'status':
       return statusCommand(rest);
     case 'keygen':
@@ -174,6 +226,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof Stop) {
     process.stderr.write(`trikey: ${error.message}\n`);
     process.exitCode = error.code;
+  } else if (error instanceof AgeShareError) {
+    process.stderr.write(`trikey: cannot open the share: ${error.message}\n`);
+    process.exitCode = 1;
   } else if (error instanceof CombineError) {
     process.stderr.write(`trikey: cannot combine: ${error.message}\n`);
     process.exitCode = 1;

@@ -38,6 +38,7 @@ export {
   type SinkAnswer,
 } from './cloudevents.ts';
 export { guardBody } from './body-guard.ts';
+export { listen, type ListenOptions } from './listen.ts';
 export { AddressError, formatMailbox, toMailableAddress } from './mailbox.ts';
 export { controlCharacters, fieldErrors, parseOrThrow } from './validation.ts';
 export {
@@ -79,3 +80,10 @@ export {
   type ShareOutcomeData,
   type VoidSeal,
 } from './share-event.ts';
+export {
+  AgeShareError,
+  ageRecipientProblem,
+  encryptShareToAge,
+  openAgeShare,
+  parseAgeIdentities,
+} from './age-share.ts';

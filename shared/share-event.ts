@@ -32,17 +32,34 @@ export const ShareIssuedDataSchema = v.strictObject({
 /** Data of a `dev.trikey.share.issued` event. */
 export type ShareIssuedData = v.InferOutput<typeof ShareIssuedDataSchema>;
 
-/**
- * What the seal holds: the share token, the address it may go to, and the ceremony facts that the
- * mailer renders. The mailer trusts only this, never the clear copy beside it.
- */
-export const SealedShareSchema = v.strictObject({
+const SealedFacts = {
   ...CeremonyFacts,
-  token: v.pipe(v.string(), v.startsWith('trikey1')),
   admin: CustodianSchema,
   custodianNames: v.array(v.string()),
   label: v.nullable(v.string()),
-});
+};
+
+/**
+ * What the seal holds: the share, the address it may go to, and the ceremony facts that the
+ * mailer renders. The share is either the plain `token` or, for a custodian who gave an age
+ * recipient, `age`: the token encrypted to them and armored, so that not even the mailer sees it.
+ * (The plain form keeps its field name so that share events sealed before `age` existed stay
+ * deliverable.) The mailer trusts only this, never the clear copy beside it.
+ */
+export const SealedShareSchema = v.union([
+  v.strictObject({ ...SealedFacts, token: v.pipe(v.string(), v.startsWith('trikey1')) }),
+  v.strictObject({
+    ...SealedFacts,
+    age: v.strictObject({
+      recipient: v.pipe(v.string(), v.regex(/^age1[02-9ac-hj-np-z]{58}$/)),
+      armored: v.pipe(
+        v.string(),
+        v.startsWith('-----BEGIN AGE ENCRYPTED FILE-----\n'),
+        v.maxLength(4096),
+      ),
+    }),
+  }),
+]);
 
 /** The content of a share seal. */
 export type SealedShare = v.InferOutput<typeof SealedShareSchema>;

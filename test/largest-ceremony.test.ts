@@ -32,6 +32,7 @@ test('the largest accepted ceremony is mailed, share by share', async () => {
     sink: 'http://sink.test/',
     transportKeys,
     maxCustodians: 255,
+    requireCustodianKeys: false,
     defaultLocale: 'en',
     publishTimeoutMs: 1000,
     maxBodyBytes: largestBody,

@@ -22,10 +22,15 @@ interface Words {
   admin: string;
   others: string;
   tokenHeading: string;
+  ageHeading: (recipient: string) => string;
+  openHeading: string;
+  open: string;
+  opened: string;
   rebuildHeading: string;
   rebuild: (share: SealedShare) => string;
   verify: string;
   keepSafe: string;
+  keepSafeAge: string;
   ceremony: (id: string) => string;
 }
 
@@ -46,6 +51,12 @@ const english: Words = {
   admin: 'Admin',
   others: 'Other custodians',
   tokenHeading: 'Your share token:',
+  ageHeading: (recipient) => `Your share, encrypted with age to your key ${recipient}:`,
+  openHeading: 'To read your share token',
+  open:
+    'Only your age identity opens it. Save the block above, from BEGIN to END, as share.age and ' +
+    'run either command (KEY_FILE is your age identity file, as age-keygen wrote it):',
+  opened: 'Both print your share token (trikey1...). Then rebuild the key as below.',
   rebuildHeading: 'To rebuild the key',
   rebuild: (s) =>
     `Bring ${s.threshold} share tokens together on a trusted, offline machine with the trikey ` +
@@ -55,6 +66,9 @@ const english: Words = {
   keepSafe:
     'Keep this token offline (in a password manager or on paper in a safe), share it with nobody ' +
     'until the key must be rebuilt, and then delete this email.',
+  keepSafeAge:
+    'Keep this email (or the block) and your age identity safe. Open the block only when the key ' +
+    'must be rebuilt, and share the token with nobody until then.',
   ceremony: (id) => `Ceremony ${id}`,
 };
 
@@ -77,6 +91,15 @@ const spanish: Words = {
   admin: 'Administrador',
   others: 'Otros custodios',
   tokenHeading: 'Tu token de fragmento:',
+  ageHeading: (recipient) => `Tu fragmento, cifrado con age para tu clave ${recipient}:`,
+  openHeading: 'Para leer tu token de fragmento',
+  open:
+    'Solo tu identidad de age lo abre. Guarda el bloque de arriba, de BEGIN a END, como ' +
+    'share.age y ejecuta uno de estos comandos (KEY_FILE es tu archivo de identidad de age, el ' +
+    'que escribió age-keygen):',
+  opened:
+    'Los dos imprimen tu token de fragmento (trikey1...). Después, reconstruye la clave como se ' +
+    'indica abajo.',
   rebuildHeading: 'Para reconstruir la clave',
   rebuild: (s) =>
     `Reúne ${s.threshold} tokens de fragmento en una máquina de confianza y sin conexión, con el ` +
@@ -87,12 +110,23 @@ const spanish: Words = {
   keepSafe:
     'Guarda este fragmento fuera de línea (en un gestor de contraseñas o en papel, en una caja ' +
     'fuerte), no lo compartas hasta que haya que reconstruir la clave y luego borra este correo.',
+  keepSafeAge:
+    'Guarda este correo (o el bloque) y tu identidad de age en un lugar seguro. Abre el bloque ' +
+    'solo cuando haya que reconstruir la clave y no compartas el token con nadie hasta entonces.',
   ceremony: (id) => `Ceremonia ${id}`,
 };
 
 const dictionaries = { en: english, es: spanish } as const;
 
-/** Renders the email that carries one custodian's share, in the ceremony's language. */
+const openCommands = [
+  'age -d -i KEY_FILE share.age > share.txt',
+  'npx trikey open -i KEY_FILE < share.age',
+];
+
+/**
+ * Renders the email that carries one custodian's share, in the ceremony's language: the share
+ * token, or for a custodian with an age recipient the armored block and how to open it.
+ */
 export function renderShareEmail(share: SealedShare): ShareEmail {
   const words = dictionaries[share.locale];
   const command = 'npx trikey combine TOKEN_1 TOKEN_2 ...';
@@ -117,9 +151,19 @@ export function renderShareEmail(share: SealedShare): ShareEmail {
     '',
     ...facts.map(([name, value]) => `${(name + ':').padEnd(width)}${value}`),
     '',
-    words.tokenHeading,
-    '',
-    share.token,
+    ...('age' in share
+      ? [
+          words.ageHeading(share.age.recipient),
+          '',
+          share.age.armored.trimEnd(),
+          '',
+          `${words.openHeading}: ${words.open}`,
+          '',
+          ...openCommands.map((each) => `  ${each}`),
+          '',
+          words.opened,
+        ]
+      : [words.tokenHeading, '', share.token]),
     '',
     `${words.rebuildHeading}: ${words.rebuild(share)}`,
     '',
@@ -127,12 +171,23 @@ export function renderShareEmail(share: SealedShare): ShareEmail {
     '',
     words.verify,
     '',
-    words.keepSafe,
+    'age' in share ? words.keepSafeAge : words.keepSafe,
     '',
     words.ceremony(share.ceremonyId),
     '',
   ].join('\n');
 
+  const tokenStyle = 'font-size: 1.1em; padding: 0.5em; background: #f4f4f4';
+  const shareHtml =
+    'age' in share
+      ? html`<p>${words.ageHeading(share.age.recipient)}</p>
+          <pre style="padding: 0.5em; background: #f4f4f4">${share.age.armored}</pre>
+          <h3>${words.openHeading}</h3>
+          <p>${words.open}</p>
+          <pre>${openCommands.join('\n')}</pre>
+          <p>${words.opened}</p>`
+      : html`<p>${words.tokenHeading}</p>
+          <pre style="${tokenStyle}">${share.token}</pre>`;
   // hono/html escapes every interpolated value, so caller-given names and labels stay text.
   const body = html`<!doctype html>
     <html lang="${share.locale}">
@@ -153,13 +208,12 @@ export function renderShareEmail(share: SealedShare): ShareEmail {
               </tr>`,
           )}
         </table>
-        <p>${words.tokenHeading}</p>
-        <pre style="font-size: 1.1em; padding: 0.5em; background: #f4f4f4">${share.token}</pre>
+        ${shareHtml}
         <h3>${words.rebuildHeading}</h3>
         <p>${words.rebuild(share)}</p>
         <pre>${command}</pre>
         <p>${words.verify}</p>
-        <p>${words.keepSafe}</p>
+        <p>${'age' in share ? words.keepSafeAge : words.keepSafe}</p>
         <p><small>${words.ceremony(share.ceremonyId)}</small></p>
       </body>
     </html> `;

@@ -4,6 +4,7 @@ import {
   EventTypes,
   HttpProblem,
   encodeShareToken,
+  encryptShareToAge,
   generateCeremonyKey,
   identifyKey,
   maxShareEventBytes,
@@ -52,6 +53,8 @@ export interface CeremonyDeps {
   sink: string;
   transportKeys: readonly TransportKey[];
   maxCustodians: number;
+  /** Refuse a request in which any custodian gives no age recipient. */
+  requireCustodianKeys: boolean;
   defaultLocale: 'es' | 'en';
   publishTimeoutMs: number;
   emit: (sink: string, event: OutgoingEvent, timeoutMs: number) => Promise<SinkAnswer>;
@@ -95,6 +98,14 @@ export function planCeremony(body: CeremonyRequestBody, deps: CeremonyDeps): Cer
     } else {
       seen.set(custodian.email, pointer.slice(1));
     }
+    if (deps.requireCustodianKeys && custodian.ageRecipient === undefined) {
+      errors.push({
+        pointer,
+        detail:
+          'needs an ageRecipient: every share is encrypted to its custodian here ' +
+          '(give the custodian as {"name", "email", "ageRecipient"})',
+      });
+    }
   });
   const threshold = body.threshold ?? total;
   if (representatives && threshold > total) {
@@ -131,25 +142,30 @@ export async function runCeremony(
   try {
     identity = identifyKey(key);
     const shares = await splitKey(key, total, plan.threshold);
+    const sealedShares = await Promise.all(
+      shares.map((share, index) => {
+        const token = encodeShareToken(share);
+        share.share.fill(0);
+        return sealedShareOf(token, plan.custodians[index]!);
+      }),
+    );
     events = shares.map((share, index) => {
-      const custodian = plan.custodians[index]!;
       const facts = {
         ceremonyId,
         ...identity,
         threshold: plan.threshold,
         total,
         shareNumber: share.shareNumber,
-        custodian,
+        custodian: addressOf(plan.custodians[index]!),
         locale: plan.locale,
       };
       const sealed: SealedShare = {
         ...facts,
-        token: encodeShareToken(share),
-        admin: plan.admin,
+        ...sealedShares[index]!,
+        admin: addressOf(plan.admin),
         custodianNames: plan.custodians.map((each) => each.name),
         label: plan.label,
       };
-      share.share.fill(0);
       const binding = {
         id: `${ceremonyId}-${share.shareNumber}`,
         type: EventTypes.shareIssued,
@@ -203,6 +219,19 @@ export async function runCeremony(
       role: index === 0 ? 'admin' : 'representative',
     })),
   };
+}
+
+// A custodian with an age recipient gets the token encrypted to them: from here on it exists
+// only in that form, not even inside the seal.
+async function sealedShareOf(token: string, custodian: Custodian) {
+  if (custodian.ageRecipient === undefined) return { token };
+  const armored = await encryptShareToAge(token, custodian.ageRecipient);
+  return { age: { recipient: custodian.ageRecipient, armored } };
+}
+
+// Events carry a custodian's name and address only; the recipient is in the seal where needed.
+function addressOf({ name, email }: Custodian): Custodian {
+  return { name, email };
 }
 
 function voidedEvent(

@@ -16,6 +16,10 @@ const ConfigSchema = v.object({
   K_SINK: v.pipe(requiredVar('must be set to the URL that share events go to'), httpUrl),
   TRIKEY_TRANSPORT_KEYS: transportKeysVar,
   TRIKEY_MAX_CUSTODIANS: intVar(20, 2, 255),
+  TRIKEY_REQUIRE_CUSTODIAN_KEYS: v.pipe(
+    v.optional(v.picklist(['true', 'false'], 'must be true or false'), 'false'),
+    v.transform((value) => value === 'true'),
+  ),
   TRIKEY_DEFAULT_LOCALE: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"'), 'en'),
   TRIKEY_PUBLISH_TIMEOUT_MS: intVar(4000, 100, 60_000),
   TRIKEY_VOID_RETRY_SECONDS: intVar(900, 0, 86_400),
@@ -30,6 +34,8 @@ export interface GenerateKeysConfig {
   sink: string;
   transportKeys: readonly TransportKey[];
   maxCustodians: number;
+  /** Whether every custodian must give an age recipient. */
+  requireCustodianKeys: boolean;
   defaultLocale: 'es' | 'en';
   publishTimeoutMs: number;
   /** How long a voided event is retried while the broker refuses it. */
@@ -47,6 +53,7 @@ export function loadConfig(env: Env): GenerateKeysConfig {
     sink: raw.K_SINK,
     transportKeys: raw.TRIKEY_TRANSPORT_KEYS,
     maxCustodians: raw.TRIKEY_MAX_CUSTODIANS,
+    requireCustodianKeys: raw.TRIKEY_REQUIRE_CUSTODIAN_KEYS,
     defaultLocale: raw.TRIKEY_DEFAULT_LOCALE,
     publishTimeoutMs: raw.TRIKEY_PUBLISH_TIMEOUT_MS,
     voidForMs: raw.TRIKEY_VOID_RETRY_SECONDS * 1000,

@@ -1,10 +1,12 @@
 import * as v from 'valibot';
-import { controlCharacters } from '../../shared/index.ts';
+import { ageRecipientProblem, controlCharacters } from '../../shared/index.ts';
 
-/** A custodian once checked: a display name and an address. */
+/** A custodian once checked: a display name, an address and, if given, an age recipient. */
 export interface Custodian {
   name: string;
   email: string;
+  /** An X25519 `age1...` recipient, lowercase: the share is encrypted to it. */
+  ageRecipient?: string;
 }
 
 const isPlainObject = (input: unknown): input is Record<string, unknown> =>
@@ -49,8 +51,15 @@ const EmailSchema = v.pipe(
 // restricted to what a custodian needs (no comments, no groups, no quoted names).
 const custodianText = /^\s*(?:([^<>]*?)\s*<([^<>]*)>|([^<>\s]+@[^<>\s]+))\s*$/;
 
-const CustodianTextSchema = v.pipe(
+/** A custodian written as one string, `"Name <address>"` or `"address"`. */
+export const CustodianTextSchema = v.pipe(
   v.string(),
+  // The API description states the form with the same pattern; the parts are checked below.
+  v.metadata({
+    description: '"Name <address>" or an address; the name defaults to the part before @.',
+    pattern: custodianText.source,
+    examples: ['Ana Ruiz <ana@example.com>', 'ana@example.com'],
+  }),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     if (controlCharacters.test(dataset.value)) {
       addIssue({ message: 'must not contain control characters, line breaks or invisible marks' });
@@ -74,31 +83,45 @@ const CustodianTextSchema = v.pipe(
   }),
 );
 
-const CustodianObjectSchema = v.pipe(
+const AgeRecipientSchema = v.pipe(
+  v.string('must be a string'),
+  v.trim(),
+  v.toLowerCase(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const problem = dataset.typed ? ageRecipientProblem(dataset.value) : undefined;
+    if (problem) addIssue({ message: problem });
+  }),
+);
+
+/** A custodian written as an object: `{ name, email, ageRecipient }`. */
+export const CustodianObjectSchema = v.pipe(
   v.strictObject(
     {
       name: v.optional(NameSchema),
       email: EmailSchema,
-      ageRecipient: v.optional(v.string('must be a string')),
+      ageRecipient: v.optional(AgeRecipientSchema),
     },
     (issue) => objectMessage(issue, 'a custodian'),
   ),
-  v.forward(
-    v.check(
-      (custodian) => custodian.ageRecipient === undefined,
-      'is not available yet: this version of Trikey cannot encrypt a share to its custodian',
-    ),
-    ['ageRecipient'],
+  v.description(
+    'name defaults to the part of email before @; with ageRecipient, an age X25519 ' +
+      'recipient (age1...), the share is encrypted to it.',
   ),
-  v.transform(({ name, email }) => ({ name: name ?? email.split('@')[0]!, email })),
+  v.transform(({ name, email, ageRecipient }) => ({
+    name: name ?? email.split('@')[0]!,
+    email,
+    ...(ageRecipient === undefined ? {} : { ageRecipient }),
+  })),
 );
 
 /**
- * One custodian: `"Name <address>"`, `"address"` or `{ name, email }`. The form is chosen by the
- * input's type, so that a refusal gives the reason of that form rather than of a union.
+ * One custodian: `"Name <address>"`, `"address"` or `{ name, email, ageRecipient }`. The form is
+ * chosen by the input's type, so that a refusal gives the reason of that form rather than of a
+ * union.
  */
 export const CustodianSchema = v.pipe(
   v.unknown(),
+  v.description('A custodian: "Name <address>", an address, or an object.'),
   v.rawTransform<unknown, Custodian>(({ dataset, addIssue, NEVER }) => {
     const input = dataset.value;
     const schema =
@@ -124,6 +147,7 @@ const RepresentativesSchema = v.pipe(
   v.array(CustodianSchema, 'must be an array of custodians'),
   v.minLength(1, 'must name at least one representative'),
   v.maxLength(254, 'must name at most 254 representatives'),
+  v.description('The custodians besides the admin; they hold shares 2 onwards.'),
 );
 
 /** The body of a ceremony request, as the brief's request contract gives it. */
@@ -141,6 +165,7 @@ export const CeremonyRequestSchema = v.pipe(
           v.integer('must be a whole number'),
           v.minValue(2, 'must be at least 2'),
           v.maxValue(255, 'must be at most 255'),
+          v.description('Shares needed to rebuild the key, at most the custodians; default: all.'),
         ),
       ),
       label: v.optional(
@@ -148,13 +173,19 @@ export const CeremonyRequestSchema = v.pipe(
           v.string('must be a string'),
           v.trim(),
           v.maxLength(maxLabelLength, `must be at most ${maxLabelLength} characters`),
+          v.description('A name for the key, shown in the emails.'),
           v.check(
             (label) => !controlCharacters.test(label),
             'must not contain control characters, line breaks or invisible marks',
           ),
         ),
       ),
-      locale: v.optional(v.picklist(['es', 'en'], 'must be "es" or "en"')),
+      locale: v.optional(
+        v.pipe(
+          v.picklist(['es', 'en'], 'must be "es" or "en"'),
+          v.description("The emails' language; default: the service's."),
+        ),
+      ),
     },
     (issue) => objectMessage(issue, 'a ceremony request'),
   ),
