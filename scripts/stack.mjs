@@ -87,6 +87,9 @@ export async function startStack(options) {
   };
   const useBroker = options.useBroker ?? (await rabbitReachable(amqpUrl));
   const common = { TRIKEY_TRANSPORT_KEYS: transportKeys, HOST: '127.0.0.1' };
+  // Every process listens on loopback only, so a local run without tokens switches
+  // authentication off explicitly; with TRIKEY_API_TOKENS (or a file) set, it stays on.
+  const authOff = !baseEnv.TRIKEY_API_TOKENS && !baseEnv.TRIKEY_API_TOKENS_FILE;
 
   const services = {
     'ses-emulator': {
@@ -129,6 +132,7 @@ export async function startStack(options) {
         ...common,
         PORT: String(ports.generateKeys),
         K_SINK: options.sink ?? (useBroker ? `${urls.bridge}/` : `${urls.dispatchEmail}/`),
+        ...(authOff ? { TRIKEY_AUTH: 'off' } : {}),
       },
       health: `${urls.generateKeys}/health/readiness`,
     },
@@ -179,5 +183,5 @@ export async function startStack(options) {
     await stop();
     throw error;
   }
-  return { urls, useBroker, exited, stop, stopService, startService };
+  return { urls, useBroker, authOff, exited, stop, stopService, startService };
 }

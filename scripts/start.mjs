@@ -63,6 +63,11 @@ if (stack.useBroker) {
 }
 say(`dispatch-email   ${urls.dispatchEmail}`);
 say(`generate-keys    ${urls.generateKeys}  (POST a ceremony request here)`);
+say(
+  stack.authOff
+    ? 'authentication is off for this loopback-only run; set TRIKEY_API_TOKENS to turn it on'
+    : 'authentication is on: send Authorization: Bearer TOKEN, one of TRIKEY_API_TOKENS',
+);
 say('logs follow, one JSON line each; Ctrl-C stops everything');
 
 let stopping = false;

@@ -12,6 +12,7 @@ import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
 import type { ShareEmail } from '../functions/dispatch-email/email.ts';
 import { Ledger } from '../functions/dispatch-email/ledger.ts';
 import { createGenerateKeysApp } from '../functions/generate-keys/app.ts';
+import { authOff } from '../functions/generate-keys/auth.ts';
 import { createVoider } from '../functions/generate-keys/voider.ts';
 import {
   combineShares,
@@ -47,6 +48,8 @@ async function ceremony(locale: 'es' | 'en'): Promise<Ceremony> {
     return { ok: true, status: 202 };
   };
   const generate = createGenerateKeysApp({
+    auth: authOff,
+    rateLimit: { perMinute: 100_000, burst: 100_000 },
     sink: 'http://sink.test/',
     transportKeys,
     maxCustodians: 5,

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { Ledger } from '../functions/dispatch-email/ledger.ts';
 import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
 import { createGenerateKeysApp } from '../functions/generate-keys/app.ts';
+import { authOff } from '../functions/generate-keys/auth.ts';
 import { createVoider } from '../functions/generate-keys/voider.ts';
 import { parseTransportKeys, silentLogger, toBinary, type OutgoingEvent } from '../shared/index.ts';
 
@@ -29,6 +30,8 @@ test('the largest accepted ceremony is mailed, share by share', async () => {
     return { ok: true, status: 202 };
   };
   const generate = createGenerateKeysApp({
+    auth: authOff,
+    rateLimit: { perMinute: 100_000, burst: 100_000 },
     sink: 'http://sink.test/',
     transportKeys,
     maxCustodians: 255,

@@ -10,6 +10,7 @@ import {
   type SinkAnswer,
 } from '../../shared/index.ts';
 import { createGenerateKeysApp } from './app.ts';
+import { authOff } from './auth.ts';
 import { createVoider } from './voider.ts';
 
 const transportKeys = parseTransportKeys('t1:' + Buffer.alloc(32, 7).toString('base64'));
@@ -33,6 +34,8 @@ function makeApp(answer: SinkAnswer = { ok: true, status: 202 }) {
     },
   });
   const app = createGenerateKeysApp({
+    auth: authOff,
+    rateLimit: { perMinute: 100_000, burst: 100_000 },
     voider,
     sink,
     transportKeys,
@@ -398,6 +401,23 @@ test('answers 413 for a body over the limit and 415 for a compressed body', asyn
   });
   assert.is(gzipped.status, 415);
   assert.is(emitted.length, 0);
+});
+
+test('sends to an internationalised domain in its ASCII form and refuses unmailable ones', async () => {
+  const { app, emitted } = makeApp();
+  const { path, init } = postJson({
+    admin: 'Jörg <joerg@München.de>',
+    representatives: ['b@example.com'],
+  });
+  const response = await app.request(path, init);
+  assert.is(response.status, 202);
+  const data = emitted[0]!.data as { custodian: { name: string; email: string } };
+  assert.equal(data.custodian, { name: 'Jörg', email: 'joerg@xn--mnchen-3ya.de' });
+
+  for (const admin of ['ana@localhost', 'ana@10.0.0.1', 'añá@example.com']) {
+    const problem = await problemFor({ admin, representatives: ['b@example.com'] });
+    assert.is(problem.errors[0]!.pointer, '/admin', admin);
+  }
 });
 
 test.run();

@@ -13,26 +13,41 @@ import {
   type Logger,
 } from '../../shared/index.ts';
 import { planCeremony, runCeremony, type CeremonyDeps } from './ceremony.ts';
+import { requireAuth, type AuthOptions } from './auth.ts';
+import { createApiDocs } from './openapi.ts';
+import { rateLimit } from './rate-limit.ts';
 import { CeremonyRequestSchema } from './request.ts';
 
 /** What the generate-keys app is built from. */
 export interface GenerateKeysDeps extends CeremonyDeps {
   maxBodyBytes: number;
   logger: Logger;
+  /** Who may ask for a ceremony; see auth.ts. */
+  auth: AuthOptions;
+  /** Requests a minute and burst, per token (or event source). */
+  rateLimit: { perMinute: number; burst: number };
 }
 
 /**
  * Builds generate-keys: `POST /` and `POST /generate-keys` take a ceremony request as JSON or as
  * a `dev.trikey.ceremony.requested` CloudEvent, and answer 202 once every share is published.
  */
-export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
-  const app = new Hono();
+export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono<any> {
+  const app = new Hono<{ Variables: { client: string } }>();
   const { logger } = deps;
 
   app.get('/health/liveness', (c) => c.body(null, 204));
   app.get('/health/readiness', (c) => c.body(null, 204));
 
-  const limit = guardBody(deps.maxBodyBytes);
+  // Public like the health paths, so registered before any auth; built once, from the schemas.
+  const apiDocs = createApiDocs(deps);
+  app.get('/openapi.json', (c) => c.json(apiDocs.document));
+  app.get('/docs', (c) => c.html(apiDocs.page));
+
+  // Size first (a request is never read past the limit), then who asks, then how often.
+  const sized = guardBody(deps.maxBodyBytes);
+  const authenticated = requireAuth(deps.auth);
+  const limited = rateLimit(deps.rateLimit);
 
   // The request as JSON, or as a ceremony.requested CloudEvent whose data is that JSON.
   const readRequest = (headers: Headers, text: string) => {
@@ -78,8 +93,8 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono {
     return event ? c.body(null, 202) : c.json(receipt, 202);
   };
 
-  app.post('/', limit, handle);
-  app.post('/generate-keys', limit, handle);
+  app.post('/', sized, authenticated, limited, handle);
+  app.post('/generate-keys', sized, authenticated, limited, handle);
   app.all('/', methodNotAllowed);
   app.all('/generate-keys', methodNotAllowed);
 

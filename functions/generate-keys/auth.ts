@@ -46,6 +46,9 @@ export interface AuthOptions {
   allowedSources: readonly string[] | undefined;
 }
 
+/** No authentication and any event source: for tests, and for `npm start` on loopback. */
+export const authOff: AuthOptions = Object.freeze({ tokens: undefined, allowedSources: undefined });
+
 /**
  * Requires `Authorization: Bearer TOKEN` (RFC 6750) on every request once tokens are set, and
  * checks a CloudEvent's `source` against the allowed list. Sets `client` to the token id, or to

@@ -10,6 +10,7 @@ import {
   type OutgoingEvent,
 } from '../../shared/index.ts';
 import { createGenerateKeysApp } from './app.ts';
+import { authOff } from './auth.ts';
 import { loadConfig } from './config.ts';
 import { createVoider } from './voider.ts';
 
@@ -23,6 +24,7 @@ const flipped = recipient.slice(0, 20) + (recipient[20] === 'q' ? 'p' : 'q') + r
 const env = {
   K_SINK: 'http://127.0.0.1:8082/',
   TRIKEY_TRANSPORT_KEYS: 't1:' + Buffer.alloc(32, 7).toString('base64'),
+  TRIKEY_AUTH: 'off',
 };
 
 function makeApp(requireCustodianKeys = false) {
@@ -32,6 +34,8 @@ function makeApp(requireCustodianKeys = false) {
     return { ok: true, status: 202 };
   };
   const app = createGenerateKeysApp({
+    auth: authOff,
+    rateLimit: { perMinute: 100_000, burst: 100_000 },
     sink: 'http://sink.test/',
     transportKeys,
     maxCustodians: 5,

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ageRecipientProblem, controlCharacters } from '../../shared/index.ts';
+import { ageRecipientProblem, controlCharacters, toMailableAddress } from '../../shared/index.ts';
 
 /** A custodian once checked: a display name, an address and, if given, an age recipient. */
 export interface Custodian {
@@ -43,8 +43,19 @@ const EmailSchema = v.pipe(
     (email) => !controlCharacters.test(email),
     'must not contain control characters, line breaks or invisible marks',
   ),
-  v.email('must be an email address such as ana@example.com'),
   v.toLowerCase(),
+  // Internationalised domains become their ASCII (Punycode) form, which SES takes; addresses no
+  // mail system delivers (no dot in the domain, an IP, a non-ASCII local part) are refused.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    try {
+      toMailableAddress(dataset.value);
+    } catch (error) {
+      addIssue({ message: (error as Error).message });
+    }
+  }),
+  v.description('An email address; an internationalised domain is sent in its ASCII form.'),
+  v.transform(toMailableAddress),
 );
 
 // "Ana Ruiz <ana@example.com>" or "ana@example.com": the display-name form of RFC 5322 3.4,

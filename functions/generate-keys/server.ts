@@ -1,5 +1,5 @@
-import { serve } from '@hono/node-server';
-import { ConfigError, createLogger, emitEvent, silentLogger } from '../../shared/index.ts';
+import { ConfigError, createLogger, emitEvent, listen, silentLogger } from '../../shared/index.ts';
+import { authOff } from './auth.ts';
 import { createGenerateKeysApp } from './app.ts';
 import { loadConfig, type GenerateKeysConfig } from './config.ts';
 import { createVoider } from './voider.ts';
@@ -21,10 +21,15 @@ const voider = createVoider({
   logger,
 });
 const app = createGenerateKeysApp({ ...config, logger, emit: emitEvent, voider });
-const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-  logger.info('generate-keys listening', { port: info.port, host: config.host, sink: config.sink });
-  void warmUp(info.port);
+const { server, port } = await listen(app, config);
+logger.info('generate-keys listening', {
+  port,
+  host: config.host,
+  sink: config.sink,
+  auth: config.auth.tokens ? 'bearer tokens' : 'off',
 });
+if (!config.auth.tokens) logger.warn('authentication is off: TRIKEY_AUTH=off');
+void warmUp(port);
 
 // The first ceremony would otherwise also pay for loading and compiling the code it runs (Web
 // Crypto, valibot, the CloudEvents SDK, the HTTP client), about 40 ms. A rehearsal through a
@@ -35,6 +40,7 @@ async function warmUp(port: number): Promise<void> {
     logger: silentLogger,
     emit: async () => ({ ok: true, status: 202 }),
     voider,
+    auth: authOff,
   });
   const body = JSON.stringify({ admin: 'a@example.com', representatives: ['b@example.com'] });
   const headers = { 'content-type': 'application/json' };
