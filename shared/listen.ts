@@ -28,6 +28,8 @@ export async function listen(
           requestTimeout: options.requestTimeoutMs,
           headersTimeout: Math.min(options.requestTimeoutMs, 10_000),
           keepAliveTimeout: 5_000,
+          // Node looks for requests past their time every 30 s unless told otherwise.
+          connectionsCheckingInterval: 500,
         },
       },
       (info: AddressInfo) => resolve({ server, port: info.port }),
