@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -240,6 +241,15 @@ test('makes a transport key entry that parses', () => {
   assert.is(run.status, 0, run.stderr);
   assert.match(run.stdout, /^[0-9a-f]{8}:[A-Za-z0-9+/]{43}=\n$/);
   assert.is(parseTransportKeys(run.stdout.trim())[0]!.key.length, 32);
+});
+
+test('makes an API token and the hash line a token file keeps', () => {
+  const run = trikey(['token']);
+  assert.is(run.status, 0, run.stderr);
+  const token = run.stdout.trim();
+  assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+  const hash = createHash('sha256').update(token).digest('hex');
+  assert.is(run.stderr, `for TRIKEY_API_TOKENS_FILE: sha256:${hash}\n`);
 });
 
 test.run();

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buffer as readAllBytes, text as readAll } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,9 @@ const usage = `Usage:
       TRIKEY_BROKER_NAME (trikey).
   trikey keygen
       Prints a new transport key entry for TRIKEY_TRANSPORT_KEYS.
+  trikey token
+      Prints a new API token for a client, and on standard error the sha256: line that
+      TRIKEY_API_TOKENS_FILE keeps instead of the token.
 `;
 
 /** Why the command stopped; `code` is the exit status (1 refused, 2 misused). */
@@ -209,6 +213,13 @@ async function main(argv: string[]): Promise<void> {
     case 'keygen':
       process.stdout.write(newTransportKeyEntry() + '\n');
       return;
+    case 'token': {
+      const token = randomBytes(32).toString('base64url');
+      process.stdout.write(token + '\n');
+      const hash = createHash('sha256').update(token).digest('hex');
+      process.stderr.write(`for TRIKEY_API_TOKENS_FILE: sha256:${hash}\n`);
+      return;
+    }
     case 'help':
     case '--help':
     case '-h':
