@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../shared/config.ts';
 import { EventTypes } from '../shared/event-types.ts';
-import bundled from './triggers.json' with { type: 'json' };
+import bundled from '../chart/files/triggers.json' with { type: 'json' };
 import {
   backoffMs,
   loadTriggers,
@@ -59,7 +59,7 @@ test('refuses durations with days, no figures, lower case or other forms', () =>
 });
 
 test('every filter type in triggers.json is one of the EventTypes', () => {
-  const list = parseTriggers(bundled, 'eventing/triggers.json');
+  const list = parseTriggers(bundled, 'chart/files/triggers.json');
   const known: string[] = Object.values(EventTypes);
   assert.ok(list.triggers.length >= 2);
   for (const trigger of list.triggers) {
@@ -72,7 +72,7 @@ test('every filter type in triggers.json is one of the EventTypes', () => {
 });
 
 test('triggers.json routes ceremony requests to generate-keys, shares and voids to email', () => {
-  const list = parseTriggers(bundled, 'eventing/triggers.json');
+  const list = parseTriggers(bundled, 'chart/files/triggers.json');
   const byType = new Map(
     list.triggers.map((trigger) => [trigger.filter.attributes.type, trigger.subscriber]),
   );
@@ -83,7 +83,7 @@ test('triggers.json routes ceremony requests to generate-keys, shares and voids 
 });
 
 test('every record type in triggers.json is one of the EventTypes, and outcomes are recorded', () => {
-  const { record } = parseTriggers(bundled, 'eventing/triggers.json');
+  const { record } = parseTriggers(bundled, 'chart/files/triggers.json');
   const known: string[] = Object.values(EventTypes);
   for (const type of record.types) assert.ok(known.includes(type), `${type} is an EventType`);
   assert.equal(record.types, [
@@ -96,7 +96,7 @@ test('every record type in triggers.json is one of the EventTypes, and outcomes 
 });
 
 test('dispatch-email retries long enough to outlast a mailer down for 30 s', () => {
-  const { triggers } = parseTriggers(bundled, 'eventing/triggers.json');
+  const { triggers } = parseTriggers(bundled, 'chart/files/triggers.json');
   const email = triggers.find((trigger) => trigger.name === 'dispatch-email')!;
   const waits = Array.from({ length: email.delivery.retry }, (_, index) =>
     backoffMs(email.delivery, index + 1),

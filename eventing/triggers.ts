@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { ConfigError } from '../shared/config.ts';
-import bundledTriggers from './triggers.json' with { type: 'json' };
+import bundledTriggers from '../chart/files/triggers.json' with { type: 'json' };
 
 // Hours, minutes and seconds only: a day or a month has no fixed length in milliseconds.
 const durationPattern = /^PT(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?$/;
@@ -148,9 +148,9 @@ export function parseTriggers(value: unknown, source: string): TriggerList {
   throw new ConfigError(`${source}: ${lines.join('; ')}`);
 }
 
-/** Loads the trigger file at `path`, or the bundled eventing/triggers.json without one. */
+/** Loads the trigger file at `path`, or the bundled chart/files/triggers.json without one. */
 export async function loadTriggers(path?: string): Promise<TriggerList> {
-  if (!path) return parseTriggers(bundledTriggers, 'eventing/triggers.json');
+  if (!path) return parseTriggers(bundledTriggers, 'chart/files/triggers.json');
 
   let text: string;
   try {

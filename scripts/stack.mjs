@@ -133,6 +133,10 @@ export async function startStack(options) {
         PORT: String(ports.generateKeys),
         K_SINK: options.sink ?? (useBroker ? `${urls.bridge}/` : `${urls.dispatchEmail}/`),
         ...(authOff ? { TRIKEY_AUTH: 'off' } : {}),
+        // One person on loopback is one client: a limit meant for a shared service would only
+        // get in the way of trying Trikey out. Set the variables to try the limit itself.
+        TRIKEY_RATE_LIMIT_PER_MINUTE: baseEnv.TRIKEY_RATE_LIMIT_PER_MINUTE ?? '100000',
+        TRIKEY_RATE_LIMIT_BURST: baseEnv.TRIKEY_RATE_LIMIT_BURST ?? '1000',
       },
       health: `${urls.generateKeys}/health/readiness`,
     },
