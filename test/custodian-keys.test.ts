@@ -1,5 +1,6 @@
 // A custodian who gives an age recipient is emailed their share encrypted to it: generate-keys
 // and dispatch-email together, without the broker, then `trikey open` and `combineShares`.
+import { testGenerateKeys } from '../functions/generate-keys/test-app.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,6 @@ import * as assert from 'uvu/assert';
 import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
 import type { ShareEmail } from '../functions/dispatch-email/email.ts';
 import { Ledger } from '../functions/dispatch-email/ledger.ts';
-import { createGenerateKeysApp } from '../functions/generate-keys/app.ts';
-import { authOff } from '../functions/generate-keys/auth.ts';
-import { createVoider } from '../functions/generate-keys/voider.ts';
 import {
   combineShares,
   openAgeShare,
@@ -42,31 +40,7 @@ interface Ceremony {
 
 // One ceremony of three, Luis with a recipient written in capitals, mailed share by share.
 async function ceremony(locale: 'es' | 'en'): Promise<Ceremony> {
-  const emitted: OutgoingEvent[] = [];
-  const emit = async (_sink: string, event: OutgoingEvent) => {
-    emitted.push(event);
-    return { ok: true, status: 202 };
-  };
-  const generate = createGenerateKeysApp({
-    auth: authOff,
-    rateLimit: { perMinute: 100_000, burst: 100_000 },
-    sink: 'http://sink.test/',
-    transportKeys,
-    maxCustodians: 5,
-    requireCustodianKeys: false,
-    defaultLocale: 'en',
-    publishTimeoutMs: 1000,
-    maxBodyBytes: 16_384,
-    logger: silentLogger,
-    emit,
-    voider: createVoider({
-      sink: '',
-      emit,
-      publishTimeoutMs: 1,
-      giveUpAfterMs: 1,
-      logger: silentLogger,
-    }),
-  });
+  const { app: generate, emitted } = testGenerateKeys({ transportKeys, maxCustodians: 5 });
   const body = {
     admin: 'Ana Ruiz <ana@example.com>',
     representatives: [

@@ -5,46 +5,27 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createGenerateKeysApp } from '../functions/generate-keys/app.ts';
+import { testGenerateKeys } from '../functions/generate-keys/test-app.ts';
 import { createApiTokens, tokenHashes } from '../functions/generate-keys/auth.ts';
-import { createVoider } from '../functions/generate-keys/voider.ts';
-import { listen, parseTransportKeys, silentLogger, type OutgoingEvent } from '../shared/index.ts';
+import { listen, type OutgoingEvent } from '../shared/index.ts';
 
 const token = 'front-door-token-0123456789abcdefghijkl';
 // A second client, so that the rate limit reached by one test does not answer another.
 const slowToken = 'slow-client-token-0123456789abcdefghijk';
 const body = JSON.stringify({ admin: 'ana@example.com', representatives: ['luis@example.com'] });
 const twoMegabytes = 'x'.repeat(2 * 1024 * 1024);
-const emitted: OutgoingEvent[] = [];
+let emitted: OutgoingEvent[] = [];
 let url: string;
 let port: number;
 let close: () => void;
 
 test.before(async () => {
-  const emit = async (_sink: string, event: OutgoingEvent) => {
-    emitted.push(event);
-    return { ok: true, status: 202 };
-  };
-  const app = createGenerateKeysApp({
-    sink: 'http://sink.test/',
-    transportKeys: parseTransportKeys('f:' + Buffer.alloc(32, 3).toString('base64')),
-    maxCustodians: 20,
-    requireCustodianKeys: false,
-    defaultLocale: 'en',
-    publishTimeoutMs: 1000,
-    maxBodyBytes: 16_384,
-    logger: silentLogger,
-    emit,
-    voider: createVoider({
-      sink: '',
-      emit,
-      publishTimeoutMs: 1,
-      giveUpAfterMs: 0,
-      logger: silentLogger,
-    }),
+  const made = testGenerateKeys({
     auth: { tokens: createApiTokens(tokenHashes([token, slowToken])), allowedSources: [] },
     rateLimit: { perMinute: 60, burst: 5 },
   });
+  emitted = made.emitted;
+  const app = made.app;
   const started = await listen(app, { port: 0, host: '127.0.0.1', requestTimeoutMs: 1500 });
   port = started.port;
   url = `http://127.0.0.1:${port}/generate-keys`;

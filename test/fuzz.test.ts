@@ -4,46 +4,15 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { testGenerateKeys } from '../functions/generate-keys/test-app.ts';
 import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
 import { Ledger } from '../functions/dispatch-email/ledger.ts';
-import { createGenerateKeysApp } from '../functions/generate-keys/app.ts';
-import { authOff } from '../functions/generate-keys/auth.ts';
-import { createVoider } from '../functions/generate-keys/voider.ts';
-import {
-  EventTypes,
-  parseTransportKeys,
-  silentLogger,
-  type OutgoingEvent,
-} from '../shared/index.ts';
+import { EventTypes, parseTransportKeys, silentLogger } from '../shared/index.ts';
 
 const runs = 600;
 const transportKeys = parseTransportKeys('fz:' + Buffer.alloc(32, 8).toString('base64'));
-const published: OutgoingEvent[] = [];
+const { app: generateKeys, emitted: published } = testGenerateKeys({ transportKeys });
 const sent: string[] = [];
-const emit = async (_sink: string, event: OutgoingEvent) => {
-  published.push(event);
-  return { ok: true, status: 202 };
-};
-const generateKeys = createGenerateKeysApp({
-  sink: 'http://sink.test/',
-  transportKeys,
-  maxCustodians: 20,
-  requireCustodianKeys: false,
-  defaultLocale: 'en',
-  publishTimeoutMs: 100,
-  maxBodyBytes: 16_384,
-  logger: silentLogger,
-  emit,
-  voider: createVoider({
-    sink: '',
-    emit,
-    publishTimeoutMs: 1,
-    giveUpAfterMs: 0,
-    logger: silentLogger,
-  }),
-  auth: authOff,
-  rateLimit: { perMinute: 1e9, burst: 1e9 },
-});
 const dispatchEmail = createDispatchEmailApp({
   transportKeys,
   maxBodyBytes: 1_048_576,

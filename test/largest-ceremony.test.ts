@@ -1,13 +1,11 @@
 // The largest ceremony generate-keys accepts must produce share events dispatch-email takes:
 // a 202 must never stand for shares too large to mail.
+import { testGenerateKeys } from '../functions/generate-keys/test-app.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ledger } from '../functions/dispatch-email/ledger.ts';
 import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
-import { createGenerateKeysApp } from '../functions/generate-keys/app.ts';
-import { authOff } from '../functions/generate-keys/auth.ts';
-import { createVoider } from '../functions/generate-keys/voider.ts';
-import { parseTransportKeys, silentLogger, toBinary, type OutgoingEvent } from '../shared/index.ts';
+import { parseTransportKeys, silentLogger, toBinary } from '../shared/index.ts';
 
 const transportKeys = parseTransportKeys('big:' + Buffer.alloc(32, 1).toString('base64'));
 const largestBody = 131_072;
@@ -24,30 +22,10 @@ test('the largest accepted ceremony is mailed, share by share', async () => {
   assert.ok(Buffer.byteLength(body) <= largestBody, `${Buffer.byteLength(body)} bytes`);
   assert.ok(Buffer.byteLength(body) > largestBody * 0.95, `${Buffer.byteLength(body)} bytes`);
 
-  const emitted: OutgoingEvent[] = [];
-  const emit = async (_sink: string, event: OutgoingEvent) => {
-    emitted.push(event);
-    return { ok: true, status: 202 };
-  };
-  const generate = createGenerateKeysApp({
-    auth: authOff,
-    rateLimit: { perMinute: 100_000, burst: 100_000 },
-    sink: 'http://sink.test/',
+  const { app: generate, emitted } = testGenerateKeys({
     transportKeys,
     maxCustodians: 255,
-    requireCustodianKeys: false,
-    defaultLocale: 'en',
-    publishTimeoutMs: 1000,
     maxBodyBytes: largestBody,
-    logger: silentLogger,
-    emit,
-    voider: createVoider({
-      sink: '',
-      emit,
-      publishTimeoutMs: 1,
-      giveUpAfterMs: 1,
-      logger: silentLogger,
-    }),
   });
   const accepted = await generate.request('/', {
     method: 'POST',

@@ -4,53 +4,20 @@ import {
   EventTypes,
   openSeal,
   parseTransportKeys,
-  silentLogger,
   toBinary,
-  type OutgoingEvent,
   type SinkAnswer,
 } from '../../shared/index.ts';
-import { createGenerateKeysApp } from './app.ts';
-import { authOff } from './auth.ts';
-import { createVoider } from './voider.ts';
+import { testGenerateKeys } from './test-app.ts';
 
 const transportKeys = parseTransportKeys('t1:' + Buffer.alloc(32, 7).toString('base64'));
 const pocBody = {
   admin: 'Ana Ruiz <ana@example.com>',
   representantes: ['Luis Gómez <luis@example.com>', 'marta@example.com'],
 };
-const sink = 'http://sink.test/';
 
 function makeApp(answer: SinkAnswer = { ok: true, status: 202 }) {
-  const emitted: OutgoingEvent[] = [];
-  const voids: OutgoingEvent[] = [];
-  const voider = createVoider({
-    sink,
-    publishTimeoutMs: 1000,
-    giveUpAfterMs: 1000,
-    logger: silentLogger,
-    emit: async (_sink, event) => {
-      voids.push(event);
-      return { ok: true, status: 202 };
-    },
-  });
-  const app = createGenerateKeysApp({
-    auth: authOff,
-    rateLimit: { perMinute: 100_000, burst: 100_000 },
-    voider,
-    sink,
-    transportKeys,
-    maxCustodians: 5,
-    requireCustodianKeys: false,
-    defaultLocale: 'en',
-    publishTimeoutMs: 1000,
-    maxBodyBytes: 16_384,
-    logger: silentLogger,
-    emit: async (_sink, event) => {
-      emitted.push(event);
-      return answer;
-    },
-  });
-  return { app, emitted, voids, voider };
+  const made = testGenerateKeys({ transportKeys, maxCustodians: 5 }, answer);
+  return { ...made, voids: made.voided };
 }
 
 const postJson = (body: unknown, path = '/generate-keys', type = 'application/json') => ({

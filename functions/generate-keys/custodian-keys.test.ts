@@ -1,3 +1,4 @@
+import { testGenerateKeys } from './test-app.ts';
 import { bech32 } from '@scure/base';
 import { Decrypter, armor, generateIdentity, identityToRecipient } from 'age-encryption';
 import { test } from 'uvu';
@@ -6,13 +7,9 @@ import {
   ConfigError,
   openSeal,
   parseTransportKeys,
-  silentLogger,
   type OutgoingEvent,
 } from '../../shared/index.ts';
-import { createGenerateKeysApp } from './app.ts';
-import { authOff } from './auth.ts';
 import { loadConfig } from './config.ts';
-import { createVoider } from './voider.ts';
 
 const transportKeys = parseTransportKeys('t1:' + Buffer.alloc(32, 7).toString('base64'));
 const identity = await generateIdentity();
@@ -28,32 +25,7 @@ const env = {
 };
 
 function makeApp(requireCustodianKeys = false) {
-  const emitted: OutgoingEvent[] = [];
-  const emit = async (_sink: string, event: OutgoingEvent) => {
-    emitted.push(event);
-    return { ok: true, status: 202 };
-  };
-  const app = createGenerateKeysApp({
-    auth: authOff,
-    rateLimit: { perMinute: 100_000, burst: 100_000 },
-    sink: 'http://sink.test/',
-    transportKeys,
-    maxCustodians: 5,
-    requireCustodianKeys,
-    defaultLocale: 'en',
-    publishTimeoutMs: 1000,
-    maxBodyBytes: 16_384,
-    logger: silentLogger,
-    emit,
-    voider: createVoider({
-      sink: '',
-      emit,
-      publishTimeoutMs: 1,
-      giveUpAfterMs: 1,
-      logger: silentLogger,
-    }),
-  });
-  return { app, emitted };
+  return testGenerateKeys({ transportKeys, maxCustodians: 5, requireCustodianKeys });
 }
 
 async function post(app: ReturnType<typeof makeApp>['app'], body: unknown) {

@@ -1,13 +1,11 @@
+import { testGenerateKeys } from './test-app.ts';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseTransportKeys, silentLogger, type SinkAnswer } from '../../shared/index.ts';
-import { createGenerateKeysApp } from './app.ts';
-import { authOff } from './auth.ts';
-import { createVoider } from './voider.ts';
+import { parseTransportKeys, type SinkAnswer } from '../../shared/index.ts';
 
 const transportKeys = parseTransportKeys('t1:' + Buffer.alloc(32, 7).toString('base64'));
 const maxCustodians = 5;
@@ -139,27 +137,7 @@ const knownDifferences: [string, unknown, boolean, number][] = [
 ];
 
 function makeApp(answer: SinkAnswer = { ok: true, status: 202 }) {
-  const voider = createVoider({
-    sink: 'http://sink.test/',
-    publishTimeoutMs: 1000,
-    giveUpAfterMs: 1000,
-    logger: silentLogger,
-    emit: async () => ({ ok: true, status: 202 }),
-  });
-  return createGenerateKeysApp({
-    auth: authOff,
-    rateLimit: { perMinute: 100_000, burst: 100_000 },
-    voider,
-    sink: 'http://sink.test/',
-    transportKeys,
-    maxCustodians,
-    requireCustodianKeys: false,
-    defaultLocale: 'en',
-    publishTimeoutMs: 1000,
-    maxBodyBytes: 16_384,
-    logger: silentLogger,
-    emit: async () => answer,
-  });
+  return testGenerateKeys({ transportKeys, maxCustodians }, answer).app;
 }
 
 const post = (body: unknown) => ({
