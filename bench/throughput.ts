@@ -1,0 +1,191 @@
+// Throughput and latency: the floor on its own, then generate-keys and the whole ceremony path
+// through the stack that `npm start` runs, with the real RabbitMQ and the SES emulator.
+import { fileURLToPath } from 'node:url';
+import {
+  childPid,
+  freePort,
+  runLoad,
+  sampleRss,
+  startNode,
+  stop,
+  waitFor2xx,
+} from './processes.ts';
+import { rssMiB, type LoadResult } from './processes.ts';
+import { spread } from './stats.ts';
+
+const floorScript = fileURLToPath(new URL('floor.mjs', import.meta.url));
+
+/** The run's knobs, written into the results beside the figures. */
+export const settings = {
+  connections: 20,
+  trials: 3,
+  trialSeconds: 5,
+  warmUpSeconds: 1,
+  endToEndCeremonies: 300,
+  coldStartTrials: 20,
+};
+
+/** A ceremony request with three custodians. */
+export const ceremonyBody = JSON.stringify({
+  admin: 'Ana Ruiz <ana@example.com>',
+  representatives: ['Luis Gómez <luis@example.com>', 'Marta Díaz <marta@example.com>'],
+});
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function checkClean(result: LoadResult, what: string): LoadResult {
+  if (result.non2xx || result.errors || result.timeouts) {
+    process.stderr.write(
+      `bench: ${what}: ${result.non2xx} non-2xx, ${result.errors} errors, ` +
+        `${result.timeouts} timeouts (only 2xx answers are counted)\n`,
+    );
+  }
+  return result;
+}
+
+/** The floor's saturated throughput, and its RSS idle and under load. */
+export async function measureFloor() {
+  const port = await freePort();
+  const child = startNode(floorScript, { PORT: String(port) });
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    await waitFor2xx(`${url}health/readiness`, child);
+    await pause(500);
+    const idle = rssMiB(child.pid!);
+    const load = { url, body: ceremonyBody, connections: settings.connections };
+    await runLoad({ ...load, durationS: settings.warmUpSeconds });
+    const sampler = sampleRss({ floor: child.pid! });
+    const rates: number[] = [];
+    for (let i = 0; i < settings.trials; i++) {
+      const result = await runLoad({ ...load, durationS: settings.trialSeconds });
+      rates.push(checkClean(result, 'floor').okPerSecond);
+    }
+    return { rps: spread(rates), rss: { idle, loaded: sampler.stop().floor! } };
+  } finally {
+    await stop(child);
+  }
+}
+
+/** The SES emulator's store: how many emails it holds, and emptying it. */
+export function sesStore(sesUrl: string) {
+  return {
+    async count(): Promise<number> {
+      const response = await fetch(`${sesUrl}/store`);
+      return ((await response.json()) as { emails: unknown[] }).emails.length;
+    },
+    async clear(): Promise<void> {
+      await fetch(`${sesUrl}/clear-store`, { method: 'POST' });
+    },
+  };
+}
+
+/** Waits until the emulator holds `expected` emails; resolves with the time seen, or NaN. */
+async function waitForEmails(
+  store: ReturnType<typeof sesStore>,
+  expected: () => number,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const count = await store.count();
+    if (count >= expected()) return Date.now();
+    // Reading the whole store costs the emulator CPU: poll sparsely until the end is near.
+    await pause(count >= 0.85 * expected() ? 20 : 200);
+  }
+  return NaN;
+}
+
+/** Lets the pipeline deliver what a run left queued, then empties the emulator. */
+async function drain(store: ReturnType<typeof sesStore>, ceremonies: number) {
+  const done = await waitForEmails(store, () => 3 * ceremonies, 90_000);
+  if (Number.isNaN(done)) process.stderr.write('bench: the pipeline did not drain in 90 s\n');
+  await store.clear();
+}
+
+/** A running stack's URLs, as scripts/stack.mjs returns them. */
+export interface StackUrls {
+  generateKeys: string;
+  ses: string;
+}
+
+/**
+ * generate-keys at saturation, then at half that rate, then whole ceremonies end to end, with
+ * the RSS of both functions idle and at their peak.
+ */
+export async function measureStack(urls: StackUrls) {
+  const pids = {
+    generateKeys: childPid('dist/generate-keys.mjs'),
+    dispatchEmail: childPid('dist/dispatch-email.mjs'),
+  };
+  const store = sesStore(urls.ses);
+  const load = {
+    url: `${urls.generateKeys}/generate-keys`,
+    body: ceremonyBody,
+    connections: settings.connections,
+  };
+
+  await pause(2000);
+  const idle = {
+    generateKeys: rssMiB(pids.generateKeys),
+    dispatchEmail: rssMiB(pids.dispatchEmail),
+  };
+  await store.clear();
+  const warmUp = await runLoad({ ...load, durationS: settings.warmUpSeconds });
+  await drain(store, warmUp.ok);
+
+  const sampler = sampleRss(pids);
+  const saturated: LoadResult[] = [];
+  for (let i = 0; i < settings.trials; i++) {
+    const result = await runLoad({ ...load, durationS: settings.trialSeconds });
+    saturated.push(checkClean(result, 'generate-keys at saturation'));
+    await drain(store, result.ok);
+  }
+  const peak = sampler.stop();
+  const rps = spread(saturated.map((result) => result.okPerSecond));
+
+  const halfRate = Math.max(1, Math.round(rps.median / 2));
+  const paced: LoadResult[] = [];
+  for (let i = 0; i < settings.trials; i++) {
+    const result = await runLoad({
+      ...load,
+      durationS: settings.trialSeconds,
+      overallRate: halfRate,
+    });
+    paced.push(checkClean(result, 'generate-keys at half rate'));
+    await drain(store, result.ok);
+  }
+
+  const endToEnd: number[] = [];
+  for (let i = 0; i < settings.trials; i++) {
+    endToEnd.push(await ceremoniesPerSecond(load, store));
+  }
+
+  return {
+    generateKeys: {
+      rps,
+      halfRate,
+      p50: spread(paced.map((result) => result.latencyMs.p50)),
+      p99: spread(paced.map((result) => result.latencyMs.p99)),
+    },
+    endToEnd: spread(endToEnd),
+    rss: { idle, peak },
+  };
+}
+
+/** N ceremonies sent as fast as the saturation run goes; ceremonies per second to 3N emails. */
+async function ceremoniesPerSecond(
+  load: { url: string; body: string; connections: number },
+  store: ReturnType<typeof sesStore>,
+): Promise<number> {
+  const sent = settings.endToEndCeremonies;
+  await store.clear();
+  let ok = sent;
+  const running = runLoad({ ...load, amount: sent, limitMs: 60_000 }).then((result) => {
+    ok = checkClean(result, 'end to end').ok;
+    return result;
+  });
+  const doneAt = await waitForEmails(store, () => 3 * ok, 90_000);
+  const { startedAt } = await running;
+  if (ok < sent) process.stderr.write(`bench: end to end: only ${ok} of ${sent} accepted\n`);
+  return ok / ((doneAt - startedAt) / 1000);
+}
