@@ -194,7 +194,24 @@ async function statusCommand(args: string[]): Promise<void> {
   } else {
     process.stdout.write(formatCeremonyStatus(status) + '\n');
   }
-  if (status.shares.length === 0) process.exitCode = 1;
+  if (status.shares.length === 0) {
+    process.stderr.write(
+      `trikey: nothing recorded for it in broker "${brokerName}" at ${redact(url)}; ` +
+        'check the ceremony id and TRIKEY_BROKER_NAME\n',
+    );
+    process.exitCode = 1;
+  }
+}
+
+// An AMQP URL without its password, for messages.
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'AMQP_URL';
+  }
 }
 
 function readStdin(): Promise<string> {

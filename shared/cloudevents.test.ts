@@ -91,4 +91,21 @@ test('never repeats the body in a refusal', () => {
   }
 });
 
+test('refuses a day that does not exist, a dataschema that is no URI, and non-integer extensions', () => {
+  assert.equal(
+    pointers(refusal({ ...binary.headers, 'ce-time': '2024-02-30T00:00:00Z' }, binary.body)),
+    ['/time'],
+  );
+  const body = (extra: object) => JSON.stringify({ ...attributes, ...extra, data: {} });
+  assert.equal(pointers(refusal(structured, body({ dataschema: 'http://[::1' }))), ['/dataschema']);
+  assert.equal(pointers(refusal(structured, body({ size: 1.5 }))), ['/size']);
+  assert.equal(
+    pointers(
+      refusal(structured, `{"specversion":"1.0","id":"e","source":"/s","type":"t","big":1e400}`),
+    ),
+    ['/big'],
+  );
+  assert.is(readCloudEvent(new Headers(structured), body({ size: 42 })).size, 42);
+});
+
 test.run();

@@ -44,8 +44,13 @@ function attributeErrors(attributes: Record<string, unknown>): FieldError[] {
       errors.push({ pointer: `/${name}`, detail: 'must be a non-empty string' });
     }
   }
+  if (isText(attributes.dataschema) && !URL.canParse(attributes.dataschema as string)) {
+    errors.push({ pointer: '/dataschema', detail: 'must be an absolute URI' });
+  }
   const time = attributes.time;
-  if (
+  if (time !== undefined && typeof time === 'string' && rfc3339.test(time) && !realDate(time)) {
+    errors.push({ pointer: '/time', detail: 'must be a date that exists' });
+  } else if (
     time !== undefined &&
     !(typeof time === 'string' && rfc3339.test(time) && !isNaN(Date.parse(time)))
   ) {
@@ -58,10 +63,23 @@ function attributeErrors(attributes: Record<string, unknown>): FieldError[] {
         detail: 'an attribute name must be lowercase letters and digits',
       });
     } else if (!['string', 'number', 'boolean'].includes(typeof value)) {
-      errors.push({ pointer: `/${name}`, detail: 'must be a string, a number or a boolean' });
+      errors.push({ pointer: `/${name}`, detail: 'must be a string, an integer or a boolean' });
+    } else if (
+      typeof value === 'number' &&
+      !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)
+    ) {
+      // CloudEvents 1.0 section 3.1.1: an Integer is a 32-bit signed whole number.
+      errors.push({ pointer: `/${name}`, detail: 'must be a 32-bit integer' });
     }
   }
   return errors.slice(0, 20);
+}
+
+// Date.parse rolls 2024-02-30 over to March: the day must survive the round trip.
+function realDate(time: string): boolean {
+  const [year, month, day] = time.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 function binaryAttributes(headers: Record<string, string>): Record<string, unknown> {

@@ -36,7 +36,8 @@ export function parseOrThrow<const TSchema extends v.GenericSchema>(
  * Characters no name, address or label needs and some abuse: control characters (C0, DEL, C1),
  * the line and paragraph separators, the bidirectional controls that reorder what is shown
  * (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), and zero-width or invisible marks
- * (U+200B, U+2060-U+2064, U+FEFF). ZWJ and ZWNJ stay allowed: several scripts need them.
+ * (U+200B, U+2060-U+2064, U+FEFF), and lone surrogates, which no UTF-8 can carry. ZWJ and ZWNJ
+ * stay allowed: several scripts need them.
  */
 export const controlCharacters =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]/u;

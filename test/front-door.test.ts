@@ -146,6 +146,8 @@ test('a client that does not finish its request is answered 408 and cut off', as
   });
   socket.destroy();
   assert.match(answer, /^HTTP\/1\.1 408/, answer.slice(0, 40));
+  assert.match(answer, /content-type: application\/problem\+json/i);
+  assert.match(answer, /"status":408/);
   assert.ok(Date.now() - started < 5000, 'cut off near the 1.5 s request timeout');
 });
 

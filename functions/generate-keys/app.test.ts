@@ -188,6 +188,16 @@ test('names each invalid field with a JSON pointer', async () => {
     ],
     [{ representatives: ['b@example.com'] }, '/admin', /is required/],
     [
+      { admin: '\ud800 <surrogate@example.com>', representatives: ['b@example.com'] },
+      '/admin',
+      /control/,
+    ],
+    [
+      { admin: 'a@example.com', representatives: ['b@example.com'], label: '\ud800x' },
+      '/label',
+      /control/,
+    ],
+    [
       {
         admin: { name: 'x'.repeat(101), email: 'a@example.com' },
         representatives: ['b@example.com'],

@@ -107,4 +107,29 @@ test('limits each token to its rate and answers 429 with Retry-After', async () 
   assert.is((await post(app, asToken)).status, 200);
 });
 
+test('takes the scheme in any case, and the source a structured event really has', async () => {
+  const app = appWith({ tokens, allowedSources: ['/broker'] });
+  assert.is((await post(app, { authorization: `bearer ${token}` })).status, 200);
+  assert.is((await post(app, { authorization: `BEARER ${token}` })).status, 200);
+  const disguised = JSON.stringify({
+    specversion: '1.0',
+    id: 'e',
+    type: 't',
+    source: '/evil',
+    data: {},
+  });
+  const headers = { 'content-type': 'application/cloudevents+json', 'ce-source': '/broker' };
+  assert.is((await post(app, headers, disguised)).status, 401);
+});
+
+test('with authentication off, event sources share one rate bucket', async () => {
+  const app = appWith({ tokens: undefined, allowedSources: undefined }, { perMinute: 6, burst: 2 });
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const event = toBinary({ id: `e${i}`, type: 't', source: `/source-${i}`, data: {} });
+    statuses.push((await post(app, event.headers, event.body)).status);
+  }
+  assert.equal(statuses, [200, 200, 429, 429]);
+});
+
 test.run();

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { HttpProblem, isCloudEventRequest } from '../../shared/index.ts';
+import { HttpProblem, isCloudEventRequest, mediaTypeEssence } from '../../shared/index.ts';
 
 /** The bearer tokens generate-keys accepts, kept only as SHA-256 hashes. */
 export interface ApiTokens {
@@ -59,7 +59,8 @@ export function requireAuth(
 ): MiddlewareHandler<{ Variables: { client: string } }> {
   return async (c, next) => {
     const header = c.req.header('authorization');
-    const bearer = /^Bearer ([\x21-\x7e]+)$/.exec(header ?? '')?.[1];
+    // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
+    const bearer = /^Bearer +([\x21-\x7e]+)$/i.exec(header ?? '')?.[1];
     const tokenId = bearer && options.tokens ? options.tokens.verify(bearer) : undefined;
     if (tokenId) {
       c.set('client', `token:${tokenId}`);
@@ -68,8 +69,13 @@ export function requireAuth(
     if (isCloudEventRequest(c.req.raw.headers) && !header) {
       const source = cloudEventSource(c.req.raw.headers, await c.req.raw.clone().text());
       const allowed = options.allowedSources;
-      if (source && (allowed ? allowed.includes(source) : !options.tokens)) {
+      if (source && allowed?.includes(source)) {
         c.set('client', `source:${source}`);
+        return next();
+      }
+      if (source && !allowed && !options.tokens) {
+        // Any source may ask, but a source named at will must not earn a bucket of its own.
+        c.set('client', 'anonymous');
         return next();
       }
       if (source && allowed) {
@@ -95,11 +101,13 @@ export function requireAuth(
   };
 }
 
-// The source attribute, read before the event itself is parsed: from the ce-source header in
-// binary mode, from the JSON body in structured mode.
+// The source attribute, read before the event itself is parsed, from where the handler will read
+// it: the body in structured mode (a ce-source header there is not the event's), the header in
+// binary mode.
 function cloudEventSource(headers: Headers, body: string): string | undefined {
-  const fromHeader = headers.get('ce-source');
-  if (fromHeader) return fromHeader;
+  if (!mediaTypeEssence(headers.get('content-type')).startsWith('application/cloudevents')) {
+    return headers.get('ce-source') ?? undefined;
+  }
   try {
     const source = (JSON.parse(body) as { source?: unknown }).source;
     return typeof source === 'string' ? source : undefined;
