@@ -1,5 +1,4 @@
-import { serve } from '@hono/node-server';
-import { ConfigError, createLogger } from '../../shared/index.ts';
+import { ConfigError, createLogger, listen } from '../../shared/index.ts';
 import { createDispatchEmailApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { Ledger } from './ledger.ts';
@@ -18,13 +17,13 @@ const logger = createLogger('dispatch-email', config.logLevel);
 const send = createSesSender(config.ses);
 const ledger = new Ledger(config.dedupe);
 const app = createDispatchEmailApp({ ...config, logger, send, ledger });
-const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-  logger.info('dispatch-email listening', {
-    port: info.port,
-    host: config.host,
-    sesRegion: config.ses.region,
-    sesEndpoint: config.ses.endpoint ?? 'AWS',
-  });
+// The broker sends whole events at once: 30 s is room enough, and no client holds a socket longer.
+const { server, port } = await listen(app, { ...config, requestTimeoutMs: 30_000 });
+logger.info('dispatch-email listening', {
+  port,
+  host: config.host,
+  sesRegion: config.ses.region,
+  sesEndpoint: config.ses.endpoint ?? 'AWS',
 });
 
 const stop = () => {
