@@ -18,7 +18,7 @@ export interface ListenOptions {
  * headers or body is answered 408 and cut off instead of holding a connection forever.
  */
 export async function listen(
-  app: Hono,
+  app: { fetch: Hono['fetch'] },
   options: ListenOptions,
 ): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve) => {

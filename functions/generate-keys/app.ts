@@ -13,7 +13,7 @@ import {
   type Logger,
 } from '../../shared/index.ts';
 import { planCeremony, runCeremony, type CeremonyDeps } from './ceremony.ts';
-import { requireAuth, type AuthOptions } from './auth.ts';
+import { requireAuth, type AuthOptions, type ClientVariables } from './auth.ts';
 import { createApiDocs } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
 import { CeremonyRequestSchema } from './request.ts';
@@ -32,8 +32,8 @@ export interface GenerateKeysDeps extends CeremonyDeps {
  * Builds generate-keys: `POST /` and `POST /generate-keys` take a ceremony request as JSON or as
  * a `dev.trikey.ceremony.requested` CloudEvent, and answer 202 once every share is published.
  */
-export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono<any> {
-  const app = new Hono<{ Variables: { client: string } }>();
+export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono<ClientVariables> {
+  const app = new Hono<ClientVariables>();
   const { logger } = deps;
 
   app.get('/health/liveness', (c) => c.body(null, 204));

@@ -46,6 +46,9 @@ export interface AuthOptions {
   allowedSources: readonly string[] | undefined;
 }
 
+/** The variable the auth middleware sets for the rate limit: who is asking. */
+export type ClientVariables = { Variables: { client: string } };
+
 /** No authentication and any event source: for tests, and for `npm start` on loopback. */
 export const authOff: AuthOptions = Object.freeze({ tokens: undefined, allowedSources: undefined });
 
@@ -54,9 +57,7 @@ export const authOff: AuthOptions = Object.freeze({ tokens: undefined, allowedSo
  * checks a CloudEvent's `source` against the allowed list. Sets `client` to the token id, or to
  * the event source, for the rate limit.
  */
-export function requireAuth(
-  options: AuthOptions,
-): MiddlewareHandler<{ Variables: { client: string } }> {
+export function requireAuth(options: AuthOptions): MiddlewareHandler<ClientVariables> {
   return async (c, next) => {
     const header = c.req.header('authorization');
     // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { HttpProblem } from '../../shared/index.ts';
+import type { ClientVariables } from './auth.ts';
 
 /** Settings of the rate limit: a bucket of `burst` requests per client, refilled per minute. */
 export interface RateLimitOptions {
@@ -21,9 +22,7 @@ interface Bucket {
  * enough to write here rather than take a middleware that keys clients by address, when Trikey
  * keys them by API token.
  */
-export function rateLimit(
-  options: RateLimitOptions,
-): MiddlewareHandler<{ Variables: { client: string } }> {
+export function rateLimit(options: RateLimitOptions): MiddlewareHandler<ClientVariables> {
   const buckets = new Map<string, Bucket>();
   const now = options.now ?? Date.now;
   const perMs = options.perMinute / 60_000;
