@@ -1,7 +1,7 @@
 import * as amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../shared/logger.ts';
+import type { Logger } from '../shared/index.ts';
 import type { BrokerMessage } from './message.ts';
 import { acceptsEvent } from './routing.ts';
 import type { StatusRecord, Trigger } from './triggers.ts';

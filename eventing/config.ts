@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ConfigError, intVar, logLevelVar, readConfig, type Env } from '../shared/config.ts';
+import { ConfigError, intVar, logLevelVar, readConfig, type Env } from '../shared/index.ts';
 import { loadTriggers, type TriggerList } from './triggers.ts';
 
 const AmqpUrlVar = v.optional(

@@ -1,7 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mediaTypeEssence } from '../shared/cloudevents.ts';
-import type { Logger } from '../shared/logger.ts';
+import { mediaTypeEssence, type Logger } from '../shared/index.ts';
 import { PublishError, triggerQueueName, type Broker } from './broker.ts';
 import { deadLetterSinkUrl, postToSink } from './dead-letter-sink.ts';
 import { headerText, readEventMessage, toBinaryHeaders, type BrokerMessage } from './message.ts';

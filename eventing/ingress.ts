@@ -1,8 +1,11 @@
 import { Hono } from 'hono';
-import { guardBody } from '../shared/body-guard.ts';
-import type { ReceivedEvent } from '../shared/cloudevents.ts';
-import type { Logger } from '../shared/logger.ts';
-import { HttpProblem, problemResponse } from '../shared/problem.ts';
+import {
+  guardBody,
+  HttpProblem,
+  problemResponse,
+  type Logger,
+  type ReceivedEvent,
+} from '../shared/index.ts';
 import { PublishError, type Broker } from './broker.ts';
 import { readEventMessage } from './message.ts';
 

@@ -1,5 +1,9 @@
-import { mediaTypeEssence, readCloudEvent, type ReceivedEvent } from '../shared/cloudevents.ts';
-import { HttpProblem } from '../shared/problem.ts';
+import {
+  HttpProblem,
+  mediaTypeEssence,
+  readCloudEvent,
+  type ReceivedEvent,
+} from '../shared/index.ts';
 
 /** An event as the broker stores it: attributes as headers, data as the exact bytes. */
 export interface BrokerMessage {

@@ -1,4 +1,4 @@
-import { EventTypes } from '../shared/event-types.ts';
+import { EventTypes } from '../shared/index.ts';
 import type { StatusRecord, Trigger } from './triggers.ts';
 
 // Events that ask a subscriber for work, such as a sealed share to mail. Recording one in the

@@ -1,8 +1,7 @@
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { ConfigError, createLogger } from '../shared/index.ts';
 import { createBroker } from './broker.ts';
 import { readBridgeConfig } from './config.ts';
 import { startDispatcher } from './dispatcher.ts';

@@ -1,6 +1,5 @@
 import * as v from 'valibot';
-import { controlCharacters } from '../shared/validation.ts';
-import { EventTypes } from '../shared/event-types.ts';
+import { controlCharacters, EventTypes } from '../shared/index.ts';
 
 /** Where one share stands. */
 export type ShareState = 'issued' | 'delivered' | 'failed' | 'dead-lettered' | 'voided';

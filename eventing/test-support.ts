@@ -5,8 +5,7 @@ import type { ConsumeMessage, GetMessage } from 'amqplib';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, type Logger } from '../shared/logger.ts';
-import type { ProblemBody } from '../shared/problem.ts';
+import { createLogger, type Logger, type ProblemBody } from '../shared/index.ts';
 
 /** The RabbitMQ the tests use. */
 export const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';

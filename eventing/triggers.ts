@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
-import { ConfigError } from '../shared/config.ts';
+import { ConfigError } from '../shared/index.ts';
 import bundledTriggers from '../chart/files/triggers.json' with { type: 'json' };
 
 // Hours, minutes and seconds only: a day or a month has no fixed length in milliseconds.
