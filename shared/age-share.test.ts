@@ -58,7 +58,8 @@ test('refuses a block for another key, a damaged block and no block', async () =
   assert.match(await refusal(bytes(armored), [otherIdentity]), /encrypted to another age key/);
   const lines = armored.split('\n');
   lines[2] = lines[2]!.slice(0, 10) + (lines[2]![10] === 'A' ? 'B' : 'A') + lines[2]!.slice(11);
-  assert.match(await refusal(bytes(lines.join('\n'))), /damaged or was altered/);
+  // Depending on where the changed character falls, the armor or the age header stops reading.
+  assert.match(await refusal(bytes(lines.join('\n'))), /damaged|altered/);
   lines[1] = lines[1]!.slice(0, 60);
   assert.match(await refusal(bytes(lines.join('\n'))), /damaged: a line is missing/);
   assert.match(await refusal(bytes(token)), /no age encrypted block found/);

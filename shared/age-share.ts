@@ -101,7 +101,7 @@ export async function openAgeShare(
     if (error instanceof AgeShareError) throw error;
     if (/no identity matched/.test((error as Error).message)) {
       throw new AgeShareError(
-        'none of the identities opens this share: it was encrypted to another age key',
+        'none of the identities opens this share: it was encrypted to another age key, or altered',
       );
     }
     throw new AgeShareError('the age block is damaged or was altered');
