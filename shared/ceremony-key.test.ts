@@ -215,4 +215,18 @@ test('accepts the expected fingerprint in upper case, with spaces or colons', as
   }
 });
 
+test('draws a key that Web Crypto takes as AES-256-GCM and that round-trips data', async () => {
+  const raw = await generateCeremonyKey();
+  const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  assert.is((key.algorithm as { length: number }).length, 256);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv },
+    key,
+    Buffer.from('warehouse'),
+  );
+  const opened = await crypto.subtle.decrypt({ name: 'AES-GCM', iv }, key, sealed);
+  assert.is(Buffer.from(opened).toString(), 'warehouse');
+});
+
 test.run();

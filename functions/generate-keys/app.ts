@@ -14,7 +14,7 @@ import {
 } from '../../shared/index.ts';
 import { planCeremony, runCeremony, type CeremonyDeps } from './ceremony.ts';
 import { requireAuth, type AuthOptions, type ClientVariables } from './auth.ts';
-import { createApiDocs } from './openapi.ts';
+import type { createApiDocs } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
 import { CeremonyRequestSchema } from './request.ts';
 
@@ -39,10 +39,12 @@ export function createGenerateKeysApp(deps: GenerateKeysDeps): Hono<ClientVariab
   app.get('/health/liveness', (c) => c.body(null, 204));
   app.get('/health/readiness', (c) => c.body(null, 204));
 
-  // Public like the health paths, so registered before any auth; built once, from the schemas.
-  const apiDocs = createApiDocs(deps);
-  app.get('/openapi.json', (c) => c.json(apiDocs.document));
-  app.get('/docs', (c) => c.html(apiDocs.page));
+  // Public like the health paths, so registered before any auth; built once, from the schemas,
+  // on the first request for them: the JSON Schema converter stays out of every cold start.
+  let apiDocs: Promise<ReturnType<typeof createApiDocs>> | undefined;
+  const docs = () => (apiDocs ??= import('./openapi.ts').then((m) => m.createApiDocs(deps)));
+  app.get('/openapi.json', async (c) => c.json((await docs()).document));
+  app.get('/docs', async (c) => c.html((await docs()).page));
 
   // Size first (a request is never read past the limit), then who asks, then how often.
   const sized = guardBody(deps.maxBodyBytes);
