@@ -2,7 +2,7 @@
 // under dist/, with code loaded on demand in dist/chunks/NAME/, and reports each bundle's size
 // raw and gzipped.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 const bundles = {
@@ -27,6 +27,8 @@ const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 // One build per bundle, so that each is whole by itself; splitting then moves only what is
 // loaded on demand (age-encryption) out of the entry file, into chunks of that bundle alone.
 for (const [name, entry] of chosen) {
+  // Chunk names carry content hashes: the last build's would otherwise stay beside the new ones.
+  rmSync(`dist/chunks/${name}`, { recursive: true, force: true });
   const result = await build({
     entryPoints: { [name]: entry },
     outdir: 'dist',
