@@ -29,11 +29,12 @@ logger.info('generate-keys listening', {
   auth: config.auth.tokens ? 'bearer tokens' : 'off',
 });
 if (!config.auth.tokens) logger.warn('authentication is off: TRIKEY_AUTH=off');
-void warmUp(port);
+setTimeout(() => void warmUp(port), 250).unref();
 
 // The first ceremony would otherwise also pay for loading and compiling the code it runs (Web
 // Crypto, valibot, the CloudEvents SDK, the HTTP client), about 40 ms. A rehearsal through a
-// copy of the app that publishes nothing pays for it once, after listening.
+// copy of the app that publishes nothing pays for it once, a moment after listening, so that
+// it does not hold up the first readiness probe either.
 async function warmUp(port: number): Promise<void> {
   const rehearsal = createGenerateKeysApp({
     ...config,
