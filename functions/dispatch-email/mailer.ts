@@ -1,4 +1,4 @@
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { formatMailbox, toMailableAddress } from '../../shared/index.ts';
 import type { ShareEmail } from './email.ts';
 
@@ -34,12 +34,25 @@ const permanentErrors = new Set([
 
 /** Builds a sender over SESv2 `SendEmail`; credentials come from the SDK's default chain. */
 export function createSesSender(settings: SesSettings): SendEmail {
-  const client = new SESv2Client({
-    region: settings.region,
-    endpoint: settings.endpoint,
-    maxAttempts: 1,
-  });
+  // The SDK is most of dispatch-email's code: it loads with the first email, not at start, so
+  // that a scaled-from-zero mailer is ready sooner. Its first send pays for it once.
+  let sdk: Promise<{ client: SESv2Client; SendEmailCommand: typeof SendEmailCommand }> | undefined;
+  const load = () =>
+    (sdk ??= import('@aws-sdk/client-sesv2')
+      .then((module) => ({
+        client: new module.SESv2Client({
+          region: settings.region,
+          endpoint: settings.endpoint,
+          maxAttempts: 1,
+        }),
+        SendEmailCommand: module.SendEmailCommand,
+      }))
+      .catch((error: unknown) => {
+        sdk = undefined; // the next email tries again
+        throw error;
+      }));
   return async (to, email) => {
+    const { client, SendEmailCommand } = await load();
     // SES takes mailboxes as header text: names go through formatMailbox, which quotes or
     // RFC 2047-encodes them, never straight into the string.
     const command = new SendEmailCommand({
