@@ -1,6 +1,7 @@
 // Reads V8 CPU profiles of the minified bundles and names their hottest functions by source and
 // package, through source maps of a build identical to dist/ but for the chunk hashes.
 import { build } from 'esbuild';
+import { bundleOptions, bundles, loadedAtStart } from '../build-options.mjs';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -8,11 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const entries: Record<string, string> = {
-  'generate-keys': 'functions/generate-keys/server.ts',
-  'dispatch-email': 'functions/dispatch-email/server.ts',
-  'broker-bridge': 'eventing/server.ts',
-};
+const profiled = ['generate-keys', 'dispatch-email', 'broker-bridge'];
 const hashes = /-[A-Z0-9]{8}\.mjs/g;
 
 function walk(dir: string): string[] {
@@ -22,46 +19,22 @@ function walk(dir: string): string[] {
 }
 
 /**
- * Builds each bundle again with source maps, with the options of esbuild.config.mjs (copied
- * here, since that file exports none), and pairs every dist/ file with the map of the output
+ * Builds each bundle again with source maps, with the options of build-options.mjs, and pairs every dist/ file with the map of the output
  * whose text is the same once chunk hashes are set aside. Unpaired files stay unmapped.
  */
 export async function sourceMaps() {
   const out = mkdtempSync(join(tmpdir(), 'trikey-maps-'));
   const inputs: Record<string, Record<string, number>> = {};
-  for (const [name, entry] of Object.entries(entries)) {
+  for (const name of profiled) {
+    const entry = bundles[name]!;
     const result = await build({
-      entryPoints: { [name]: join(root, entry) },
-      outdir: out,
-      outExtension: { '.js': '.mjs' },
-      splitting: true,
-      chunkNames: `chunks/${name}/[name]-[hash]`,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      minify: true,
-      legalComments: 'linked',
-      mainFields: ['module', 'main'],
-      banner: {
-        js: [
-          "import { createRequire as __trikeyCreateRequire } from 'node:module';",
-          'const require = __trikeyCreateRequire(import.meta.url);',
-        ].join('\n'),
-      },
+      ...bundleOptions(name, join(root, entry), out),
       sourcemap: 'external',
-      metafile: true,
-      logLevel: 'warning',
       absWorkingDir: root,
     });
     // What the bundle loads at start: the entry and its static imports, as the build counts.
     const { outputs } = result.metafile;
-    const loaded = new Set([relative(root, join(out, `${name}.mjs`))]);
-    for (const file of loaded) {
-      for (const { path, kind } of outputs[file]?.imports ?? []) {
-        if (kind === 'import-statement' && outputs[path]) loaded.add(path);
-      }
-    }
+    const loaded = loadedAtStart(outputs, relative(root, join(out, `${name}.mjs`)));
     const counted: Record<string, number> = (inputs[name] = {});
     for (const file of loaded) {
       for (const [input, { bytesInOutput }] of Object.entries(outputs[file]!.inputs)) {
