@@ -9,15 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
-import type { ShareEmail } from '../functions/dispatch-email/email.ts';
-import { Ledger } from '../functions/dispatch-email/ledger.ts';
+import { testDispatchEmail } from '../functions/dispatch-email/test-app.ts';
 import {
   combineShares,
   openAgeShare,
   openSeal,
   parseTransportKeys,
-  silentLogger,
   toBinary,
   type OutgoingEvent,
 } from '../shared/index.ts';
@@ -35,7 +32,7 @@ const armorPattern = /-----BEGIN AGE ENCRYPTED FILE-----\n[\s\S]+?-----END AGE E
 interface Ceremony {
   fingerprint: string;
   emitted: OutgoingEvent[];
-  emails: { to: string; email: ShareEmail }[];
+  emails: ReturnType<typeof testDispatchEmail>['sent'];
 }
 
 // One ceremony of three, Luis with a recipient written in capitals, mailed share by share.
@@ -57,17 +54,7 @@ async function ceremony(locale: 'es' | 'en'): Promise<Ceremony> {
   assert.is(accepted.status, 202);
   const { fingerprint } = (await accepted.json()) as { fingerprint: string };
 
-  const emails: Ceremony['emails'] = [];
-  const dispatch = createDispatchEmailApp({
-    transportKeys,
-    maxBodyBytes: 65_536,
-    logger: silentLogger,
-    ledger: new Ledger({ windowMs: 60_000, maxEntries: 100 }),
-    send: async (to, email) => {
-      emails.push({ to: to.email, email });
-      return { ok: true, messageId: `m-${emails.length}` };
-    },
-  });
+  const { app: dispatch, sent: emails } = testDispatchEmail(transportKeys);
   for (const event of emitted) {
     const response = await dispatch.request('/', { method: 'POST', ...toBinary(event) });
     assert.is(response.status, 200);

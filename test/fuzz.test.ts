@@ -4,25 +4,14 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { testDispatchEmail } from '../functions/dispatch-email/test-app.ts';
 import { testGenerateKeys } from '../functions/generate-keys/test-app.ts';
-import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
-import { Ledger } from '../functions/dispatch-email/ledger.ts';
-import { EventTypes, parseTransportKeys, silentLogger } from '../shared/index.ts';
+import { EventTypes, parseTransportKeys } from '../shared/index.ts';
 
 const runs = 600;
 const transportKeys = parseTransportKeys('fz:' + Buffer.alloc(32, 8).toString('base64'));
 const { app: generateKeys, emitted: published } = testGenerateKeys({ transportKeys });
-const sent: string[] = [];
-const dispatchEmail = createDispatchEmailApp({
-  transportKeys,
-  maxBodyBytes: 1_048_576,
-  logger: silentLogger,
-  ledger: new Ledger({ windowMs: 60_000, maxEntries: 1000 }),
-  send: async (to) => {
-    sent.push(to.email);
-    return { ok: true, messageId: 'never' };
-  },
-});
+const { app: dispatchEmail, sent } = testDispatchEmail(transportKeys);
 
 const valid = { admin: 'Ana <ana@example.com>', representatives: ['luis@example.com'] };
 // Replacements that can never make a field valid.

@@ -3,9 +3,8 @@
 import { testGenerateKeys } from '../functions/generate-keys/test-app.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Ledger } from '../functions/dispatch-email/ledger.ts';
-import { createDispatchEmailApp } from '../functions/dispatch-email/app.ts';
-import { parseTransportKeys, silentLogger, toBinary } from '../shared/index.ts';
+import { testDispatchEmail } from '../functions/dispatch-email/test-app.ts';
+import { parseTransportKeys, toBinary } from '../shared/index.ts';
 
 const transportKeys = parseTransportKeys('big:' + Buffer.alloc(32, 1).toString('base64'));
 const largestBody = 131_072;
@@ -35,23 +34,16 @@ test('the largest accepted ceremony is mailed, share by share', async () => {
   assert.is(accepted.status, 202);
   assert.is(emitted.length, 255);
 
-  const sent: string[] = [];
-  const dispatch = createDispatchEmailApp({
-    transportKeys,
-    maxBodyBytes: 1_048_576,
-    logger: silentLogger,
-    ledger: new Ledger({ windowMs: 60_000, maxEntries: 1000 }),
-    send: async (to) => {
-      sent.push(to.email);
-      return { ok: true, messageId: `m-${sent.length}` };
-    },
-  });
+  const { app: dispatch, sent } = testDispatchEmail(transportKeys);
   for (const event of [emitted[0]!, emitted[254]!]) {
     const message = toBinary(event);
     const response = await dispatch.request('/', { method: 'POST', ...message });
     assert.is(response.status, 200);
   }
-  assert.equal(sent, [custodians[0]!.email, custodians[254]!.email]);
+  assert.equal(
+    sent.map((each) => each.to),
+    [custodians[0]!.email, custodians[254]!.email],
+  );
 });
 
 test.run();

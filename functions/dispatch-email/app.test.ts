@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { testDispatchEmail } from './test-app.ts';
 import {
   EventSources,
   EventTypes,
@@ -9,16 +10,12 @@ import {
   parseTransportKeys,
   readCloudEvent,
   seal,
-  silentLogger,
   splitKey,
   toBinary,
   type SealedShare,
   type ShareIssuedData,
 } from '../../shared/index.ts';
-import { createDispatchEmailApp } from './app.ts';
-import { Ledger } from './ledger.ts';
 import type { SendResult } from './mailer.ts';
-import type { ShareEmail } from './email.ts';
 
 const transportKeys = parseTransportKeys('t1:' + Buffer.alloc(32, 9).toString('base64'));
 const otherKeys = parseTransportKeys('t1:' + Buffer.alloc(32, 3).toString('base64'));
@@ -56,18 +53,7 @@ async function shareEvent(keys = transportKeys, change: Partial<ShareIssuedData>
 }
 
 function makeApp(result: SendResult = { ok: true, messageId: 'ses-123' }) {
-  const sent: { to: string; email: ShareEmail }[] = [];
-  const app = createDispatchEmailApp({
-    transportKeys,
-    maxBodyBytes: 65_536,
-    logger: silentLogger,
-    ledger: new Ledger({ windowMs: 60_000, maxEntries: 100 }),
-    send: async (to, email) => {
-      sent.push({ to: to.email, email });
-      return result;
-    },
-  });
-  return { app, sent };
+  return testDispatchEmail(transportKeys, { answer: () => result });
 }
 
 test('emails the sealed share from a binary-mode event and replies share.delivered', async () => {

@@ -1,6 +1,7 @@
 // Redelivery, voided ceremonies and the admin's notices, through the app with a scripted sender.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { testDispatchEmail } from './test-app.ts';
 import {
   EventSources,
   EventTypes,
@@ -10,15 +11,11 @@ import {
   parseTransportKeys,
   readCloudEvent,
   seal,
-  silentLogger,
   splitKey,
   toBinary,
   type OutgoingEvent,
   type SealedShare,
 } from '../../shared/index.ts';
-import { createDispatchEmailApp } from './app.ts';
-import type { ShareEmail } from './email.ts';
-import { Ledger } from './ledger.ts';
 import type { SendResult } from './mailer.ts';
 
 const transportKeys = parseTransportKeys('k1:' + Buffer.alloc(32, 5).toString('base64'));
@@ -81,18 +78,10 @@ function voidedEvent(c: Ceremony, keys = transportKeys): OutgoingEvent {
 
 // A sender whose answers are scripted by address; every call is kept.
 function makeApp(script: Record<string, SendResult[]> = {}, ledgerNow?: () => number) {
-  const sent: { to: string; email: ShareEmail }[] = [];
-  let counter = 0;
-  const app = createDispatchEmailApp({
-    transportKeys,
-    maxBodyBytes: 65_536,
-    logger: silentLogger,
-    ledger: new Ledger({ windowMs: 60_000, maxEntries: 1000, now: ledgerNow }),
-    send: async (to, email) => {
-      sent.push({ to: to.email, email });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return script[to.email]?.shift() ?? { ok: true, messageId: `ses-${++counter}` };
-    },
+  const { app, sent } = testDispatchEmail(transportKeys, {
+    answer: (to) => script[to.email]?.shift(),
+    now: ledgerNow,
+    sendDelayMs: 5,
   });
   const post = async (event: OutgoingEvent, path = '/', extra: Record<string, string> = {}) => {
     const message = toBinary(event);
