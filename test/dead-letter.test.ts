@@ -5,23 +5,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deleteTopology, loadTriggers, readCeremonyStatus } from '../eventing/index.ts';
-// @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
-import { rabbitReachable, startStack } from '../scripts/stack.mjs';
+import { loadTriggers, readCeremonyStatus } from '../eventing/index.ts';
 import { startFaultProxy, type FaultProxy } from './ses-fault-proxy.ts';
-import { stackPorts, recipient, type StoredEmail } from './local-services.ts';
+import {
+  amqpUrl,
+  recipient,
+  stackPorts,
+  startTestStack,
+  type StoredEmail,
+  type TestStack,
+} from './local-services.ts';
 
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const brokerName = `dead-letter-${process.pid}`;
 const transportKeys = `dl:${Buffer.alloc(32, 23).toString('base64')}`;
 const folder = mkdtempSync(join(tmpdir(), 'trikey-dead-letter-'));
 const triggersFile = join(folder, 'triggers.json');
 
-let stack: any;
+let stack: TestStack;
 let proxy: FaultProxy;
 
 test.before(async () => {
-  assert.ok(await rabbitReachable(amqpUrl), `RabbitMQ must answer at ${amqpUrl}`);
   // The shipped trigger list with a retry budget a test can wait for.
   const list = await loadTriggers();
   for (const trigger of list.triggers) {
@@ -32,23 +35,18 @@ test.before(async () => {
   proxy = await startFaultProxy(`http://127.0.0.1:${ports.ses}`, {
     throttle: ['slow@example.com'],
   });
-  stack = await startStack({
+  stack = await startTestStack({
     ports,
-    amqpUrl,
     brokerName,
     transportKeys,
-    useBroker: true,
     sesEndpoint: proxy.url,
-    bridgeEnv: { TRIKEY_TRIGGERS_FILE: triggersFile },
-    onLine: () => {},
+    triggersFile,
   });
 });
 
 test.after(async () => {
-  await stack?.stop();
+  await stack?.remove();
   await proxy?.close();
-  const { triggers } = await loadTriggers(triggersFile);
-  await deleteTopology(amqpUrl, brokerName, triggers);
   rmSync(folder, { recursive: true, force: true });
 });
 

@@ -5,13 +5,15 @@ import amqp from 'amqplib';
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deleteTopology, loadTriggers } from '../eventing/index.ts';
 import { combineShares, EventTypes } from '../shared/index.ts';
-import { stackPorts, recipient, type StoredEmail } from './local-services.ts';
-// @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
-import { rabbitReachable, startStack } from '../scripts/stack.mjs';
+import {
+  amqpUrl,
+  recipient,
+  startTestStack,
+  type StoredEmail,
+  type TestStack,
+} from './local-services.ts';
 
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const brokerName = `e2e-${process.pid}`;
 const transportKeys = `e2e:${Buffer.alloc(32, 42).toString('base64')}`;
 const custodians = {
@@ -24,7 +26,7 @@ const errorBodies: string[] = [];
 const brokerMessages: string[] = [];
 const tokensSeen = new Set<string>();
 const keysSeen: Buffer[] = [];
-let stack: any;
+let stack: TestStack;
 let tap: amqp.ChannelModel | undefined;
 
 async function emails(): Promise<StoredEmail[]> {
@@ -59,14 +61,10 @@ async function postCeremony(body: unknown) {
 }
 
 test.before(async () => {
-  assert.ok(await rabbitReachable(amqpUrl), `RabbitMQ must answer at ${amqpUrl}`);
-  stack = await startStack({
-    ports: await stackPorts(),
-    amqpUrl,
+  stack = await startTestStack({
     brokerName,
     transportKeys,
-    useBroker: true,
-    onLine: (_service: string, line: string) => logLines.push(line),
+    onLine: (_service, line) => logLines.push(line),
   });
   // A tap on the broker's exchange: a headers binding with no arguments matches every message.
   tap = await amqp.connect(amqpUrl);
@@ -86,10 +84,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await stack?.stop();
+  await stack?.remove();
   await tap?.close();
-  const { triggers } = await loadTriggers();
-  await deleteTopology(amqpUrl, brokerName, triggers);
 });
 
 test('a POSTed ceremony of three ends as three emails whose tokens rebuild the key', async () => {

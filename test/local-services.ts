@@ -2,6 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { deleteTopology, loadTriggers } from '../eventing/index.ts';
+// @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
+import { rabbitReachable, startStack } from '../scripts/stack.mjs';
 
 const cli = fileURLToPath(new URL('../node_modules/aws-ses-v2-local/dist/cli.js', import.meta.url));
 
@@ -82,5 +85,57 @@ export async function startSesEmulator(): Promise<SesEmulator> {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+  };
+}
+
+/** RabbitMQ for the tests, as `npm start` finds it. */
+export const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** What a test stack is started with; `ports` and `onLine` have defaults. */
+export interface TestStackOptions {
+  brokerName: string;
+  transportKeys: string;
+  ports?: Awaited<ReturnType<typeof stackPorts>>;
+  sesEndpoint?: string;
+  sink?: string;
+  /** A trigger list of the test's own, given to the bridge as TRIKEY_TRIGGERS_FILE. */
+  triggersFile?: string;
+  onLine?: (service: string, line: string) => void;
+}
+
+/** A stack started by a test; `remove()` stops it and deletes its broker from RabbitMQ. */
+export interface TestStack {
+  urls: { generateKeys: string; dispatchEmail: string; bridge: string; ses: string };
+  stopService(service: string): Promise<void>;
+  startService(service: string): Promise<void>;
+  remove(): Promise<void>;
+}
+
+/**
+ * Starts the stack of `npm start` through the real RabbitMQ under a broker name of the test's
+ * own, so that nothing it declares meets another stack's.
+ */
+export async function startTestStack(options: TestStackOptions): Promise<TestStack> {
+  if (!(await rabbitReachable(amqpUrl))) throw new Error(`RabbitMQ must answer at ${amqpUrl}`);
+  const stack = await startStack({
+    ports: options.ports ?? (await stackPorts()),
+    amqpUrl,
+    brokerName: options.brokerName,
+    transportKeys: options.transportKeys,
+    useBroker: true,
+    sesEndpoint: options.sesEndpoint,
+    sink: options.sink,
+    bridgeEnv: options.triggersFile ? { TRIKEY_TRIGGERS_FILE: options.triggersFile } : {},
+    onLine: options.onLine ?? (() => {}),
+  });
+  return {
+    urls: stack.urls,
+    stopService: stack.stopService,
+    startService: stack.startService,
+    async remove() {
+      await stack.stop();
+      const { triggers } = await loadTriggers(options.triggersFile);
+      await deleteTopology(amqpUrl, options.brokerName, triggers);
+    },
   };
 }

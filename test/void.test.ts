@@ -4,21 +4,25 @@
 import { createServer, type Server } from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deleteTopology, loadTriggers, readCeremonyStatus } from '../eventing/index.ts';
-// @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
-import { rabbitReachable, startStack } from '../scripts/stack.mjs';
-import { freePort, stackPorts, recipient, type StoredEmail } from './local-services.ts';
+import { readCeremonyStatus } from '../eventing/index.ts';
+import {
+  amqpUrl,
+  freePort,
+  recipient,
+  stackPorts,
+  startTestStack,
+  type StoredEmail,
+  type TestStack,
+} from './local-services.ts';
 
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const brokerName = `void-${process.pid}`;
 const transportKeys = `void:${Buffer.alloc(32, 29).toString('base64')}`;
 
-let stack: any;
+let stack: TestStack;
 let refuser: Server;
 const refused: string[] = [];
 
 test.before(async () => {
-  assert.ok(await rabbitReachable(amqpUrl), `RabbitMQ must answer at ${amqpUrl}`);
   const ports = await stackPorts();
   const refuserPort = await freePort();
   // Refuses share 3 of every ceremony and forwards the rest, the void included, to the bridge.
@@ -39,23 +43,14 @@ test.before(async () => {
     response.writeHead(answer.status).end(Buffer.from(await answer.arrayBuffer()));
   });
   await new Promise<void>((resolve) => refuser.listen(refuserPort, '127.0.0.1', resolve));
-  stack = await startStack({
-    ports,
-    amqpUrl,
-    brokerName,
-    transportKeys,
-    useBroker: true,
-    sink: `http://127.0.0.1:${refuserPort}/`,
-    onLine: () => {},
-  });
+  const sink = `http://127.0.0.1:${refuserPort}/`;
+  stack = await startTestStack({ ports, brokerName, transportKeys, sink });
 });
 
 test.after(async () => {
-  await stack?.stop();
+  await stack?.remove();
   refuser?.closeAllConnections();
   await new Promise((resolve) => refuser?.close(resolve));
-  const { triggers } = await loadTriggers();
-  await deleteTopology(amqpUrl, brokerName, triggers);
 });
 
 test('a half-accepted ceremony is refused, voided, and its emailed custodians told', async () => {
