@@ -6,10 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteTopology, loadTriggers } from '../eventing/index.ts';
-// @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
-import { startStack } from '../scripts/stack.mjs';
-import { stackPorts } from '../test/local-services.ts';
+import { startTestStack } from '../test/local-services.ts';
 import { starters } from './cold-start.ts';
 import { sourceMaps, topSelfTime, type HotSpot } from './profile-summary.ts';
 import { childPid, freePort, runLoad, stop, waitFor2xx } from './processes.ts';
@@ -17,7 +14,6 @@ import type { Results } from './report.ts';
 import { ceremonyBody, sesStore, settings } from './throughput.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const transportKeys = `bench:${Buffer.alloc(32, 7).toString('base64')}`;
 const say = (text: string) => process.stdout.write(`profile: ${text}\n`);
 const results = JSON.parse(readFileSync(join(here, 'results.json'), 'utf8')) as Results;
@@ -60,15 +56,7 @@ async function profiledStack(drive: (urls: any) => Promise<void>) {
   };
   delete baseEnv.TRIKEY_API_TOKENS;
   delete baseEnv.TRIKEY_API_TOKENS_FILE;
-  const stack = await startStack({
-    ports: await stackPorts(),
-    amqpUrl,
-    brokerName,
-    transportKeys,
-    useBroker: true,
-    baseEnv,
-    onLine: () => {},
-  });
+  const stack = await startTestStack({ brokerName, transportKeys, baseEnv });
   const pids = {
     'generate-keys': childPid('dist/generate-keys.mjs'),
     'broker-bridge': childPid('dist/broker-bridge.mjs'),
@@ -77,8 +65,7 @@ async function profiledStack(drive: (urls: any) => Promise<void>) {
   try {
     await drive(stack.urls);
   } finally {
-    await stack.stop();
-    await deleteTopology(amqpUrl, brokerName, (await loadTriggers()).triggers);
+    await stack.remove();
   }
   return (name: keyof typeof pids) => profilesOf(dir, pids[name]);
 }

@@ -2,10 +2,9 @@
 // memory in one run, stops everything it started and writes bench/RESULTS.md and results.json.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { deleteTopology, loadTriggers } from '../eventing/index.ts';
 // @ts-expect-error: a plain ESM script shared with `npm start`, without type declarations.
-import { rabbitReachable, startStack } from '../scripts/stack.mjs';
-import { stackPorts } from '../test/local-services.ts';
+import { rabbitReachable } from '../scripts/stack.mjs';
+import { amqpUrl, startTestStack } from '../test/local-services.ts';
 import { coldStarts, starters } from './cold-start.ts';
 import { machine, writeResults, type Row, type Single } from './report.ts';
 import { bundleSize } from './sizes.ts';
@@ -13,7 +12,6 @@ import { measureFloor, measureStack, settings } from './throughput.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = fileURLToPath(new URL('../dist', import.meta.url));
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const brokerName = `bench-${process.pid}`;
 const transportKeys = `bench:${randomBytes(32).toString('base64')}`;
 const say = (text: string) => process.stdout.write(`bench: ${text}\n`);
@@ -43,14 +41,11 @@ say(`floor ${floor.rps.median.toFixed(0)} requests/s`);
 
 say(`starting the stack (broker ${brokerName})`);
 const recent: string[] = [];
-const stack = await startStack({
-  ports: await stackPorts(),
-  amqpUrl,
+const stack = await startTestStack({
   brokerName,
   transportKeys,
-  useBroker: true,
   baseEnv,
-  onLine: (service: string, line: string) => {
+  onLine: (service, line) => {
     recent.push(`[${service}] ${line}`);
     if (recent.length > 20) recent.shift();
   },
@@ -60,13 +55,12 @@ try {
   say('generate-keys at saturation, at half rate, then end to end');
   measured = await Promise.race([
     measureStack(stack.urls),
-    stack.exited.then(({ service, code }: { service: string; code: number }) => {
+    stack.exited.then(({ service, code }) => {
       throw new Error(`${service} exited with code ${code}:\n${recent.join('\n')}`);
     }),
   ]);
 } finally {
-  await stack.stop();
-  await deleteTopology(amqpUrl, brokerName, (await loadTriggers()).triggers);
+  await stack.remove();
 }
 
 say(`cold starts, ${settings.coldStartTrials} trials each`);

@@ -101,18 +101,22 @@ export interface TestStackOptions {
   /** A trigger list of the test's own, given to the bridge as TRIKEY_TRIGGERS_FILE. */
   triggersFile?: string;
   onLine?: (service: string, line: string) => void;
+  /** The environment the processes start from; this process's by default. */
+  baseEnv?: NodeJS.ProcessEnv;
 }
 
 /** A stack started by a test; `remove()` stops it and deletes its broker from RabbitMQ. */
 export interface TestStack {
   urls: { generateKeys: string; dispatchEmail: string; bridge: string; ses: string };
+  /** Settles when a process exits unasked. */
+  exited: Promise<{ service: string; code: number | null }>;
   stopService(service: string): Promise<void>;
   startService(service: string): Promise<void>;
   remove(): Promise<void>;
 }
 
 /**
- * Starts the stack of `npm start` through the real RabbitMQ under a broker name of the test's
+ * Starts the stack of `npm start` (for a test or the benchmark) through the real RabbitMQ under a broker name of the test's
  * own, so that nothing it declares meets another stack's.
  */
 export async function startTestStack(options: TestStackOptions): Promise<TestStack> {
@@ -127,9 +131,11 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
     sink: options.sink,
     bridgeEnv: options.triggersFile ? { TRIKEY_TRIGGERS_FILE: options.triggersFile } : {},
     onLine: options.onLine ?? (() => {}),
+    baseEnv: options.baseEnv,
   });
   return {
     urls: stack.urls,
+    exited: stack.exited,
     stopService: stack.stopService,
     startService: stack.startService,
     async remove() {
