@@ -49,11 +49,6 @@ export const httpUrl = v.pipe(
   v.regex(/^https?:\/\//i, 'must be an http or https URL'),
 );
 
-/** An optional http(s) URL variable. */
-export function urlVar(fallback: string) {
-  return v.optional(httpUrl, fallback);
-}
-
 /** A variable that must be set; `hint` says what to set it to. */
 export function requiredVar(hint: string) {
   return v.pipe(v.optional(v.string(), ''), v.nonEmpty(hint));

@@ -24,7 +24,6 @@ export {
   readConfig,
   requiredVar,
   transportKeysVar,
-  urlVar,
   type Env,
 } from './config.ts';
 export {
@@ -46,7 +45,6 @@ export {
   encodeShareToken,
   extractShareTokens,
   ShareTokenError,
-  tokenPrefix,
   type ShareToken,
 } from './share-token.ts';
 export {
@@ -54,7 +52,6 @@ export {
   combineShares,
   generateCeremonyKey,
   identifyKey,
-  keyBytes,
   splitKey,
   type CombinedKey,
   type KeyIdentity,
