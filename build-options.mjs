@@ -9,8 +9,8 @@ export const bundles = {
   trikey: 'cli/trikey.ts',
 };
 
-// cloudevents is CommonJS and requires Node built-ins at run time: an ESM bundle needs a real
-// `require` to serve them.
+// CommonJS dependencies (amqplib, parts of the AWS SDK) require Node built-ins at run time: an
+// ESM bundle needs a real `require` to serve them.
 const banner = [
   "import { createRequire as __trikeyCreateRequire } from 'node:module';",
   'const require = __trikeyCreateRequire(import.meta.url);',

@@ -1,3 +1,4 @@
+import { post } from '../shared/index.ts';
 import { toBinaryHeaders, type BrokerMessage } from './message.ts';
 import { answered, unanswered, withRetries, type Attempt } from './retry.ts';
 import { parseDuration, type Delivery, type Trigger } from './triggers.ts';
@@ -36,22 +37,13 @@ export function postToSink(
   const headers = toBinaryHeaders(deadLetter);
 
   return withRetries(delivery, signal, async () => {
-    const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers,
-        body: deadLetter.body,
-        redirect: 'manual',
-        signal: AbortSignal.any([signal, timeout]),
-      });
-      await response.body?.cancel();
-      if (response.status >= 200 && response.status < 300) {
-        return { outcome: 'delivered', status: response.status, reason: 'delivered' };
-      }
-      return answered(response.status, 'dead-letter sink');
+      const { status } = await post(url, { headers, body: deadLetter.body, timeoutMs, signal });
+      if (status >= 200 && status < 300)
+        return { outcome: 'delivered', status, reason: 'delivered' };
+      return answered(status, 'dead-letter sink');
     } catch (error) {
-      return unanswered(error, timeout.aborted, timeoutMs);
+      return unanswered(error, timeoutMs);
     }
   });
 }

@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mediaTypeEssence, type Logger } from '../shared/index.ts';
+import { mediaTypeEssence, post, type Logger, type PostAnswer } from '../shared/index.ts';
 import { PublishError, triggerQueueName, type Broker } from './broker.ts';
 import { deadLetterSinkUrl, postToSink } from './dead-letter-sink.ts';
 import { headerText, readEventMessage, toBinaryHeaders, type BrokerMessage } from './message.ts';
@@ -30,6 +30,8 @@ interface Delivery {
 }
 
 const requeuePauseMs = 1000;
+// The largest reply read from a subscriber, as the ingress's default body limit.
+const maxReplyBytes = 1024 * 1024;
 
 /**
  * Starts a consumer on each trigger's queue, on every (re)connection of the broker, that POSTs
@@ -107,7 +109,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const timeoutMs = parseDuration(trigger.delivery.timeout);
 
     const { attempt, attempts } = await withRetries(trigger.delivery, signal, () =>
-      post(url, message, timeoutMs, signal),
+      attemptOnce(url, message, timeoutMs, signal),
     );
 
     const fields = {
@@ -175,36 +177,28 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     });
   }
 
-  async function post(
+  async function attemptOnce(
     url: string,
     message: ConsumeMessage,
     timeoutMs: number,
     shutdown: AbortSignal,
   ): Promise<Attempt> {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    let answer: PostAnswer;
     try {
-      const response = await fetch(url, {
-        method: 'POST',
+      answer = await post(url, {
         headers: toBinaryHeaders(message.properties),
         body: message.content,
-        redirect: 'manual',
-        signal: AbortSignal.any([shutdown, timeout]),
+        timeoutMs,
+        signal: shutdown,
+        keepBodyBytes: maxReplyBytes,
       });
-      const { status } = response;
-      if (status >= 200 && status < 300) {
-        if (!isReply(response.headers)) {
-          await response.body?.cancel();
-          return { outcome: 'delivered', status, reason: 'delivered' };
-        }
-        const body = Buffer.from(await response.arrayBuffer());
-        return await forwardReply(response.headers, body, status);
-      }
-
-      await response.body?.cancel();
-      return answered(status, 'subscriber');
     } catch (error) {
-      return unanswered(error, timeout.aborted, timeoutMs);
+      return unanswered(error, timeoutMs);
     }
+    const { status, headers, body } = answer;
+    if (status < 200 || status >= 300) return answered(status, 'subscriber');
+    if (!isReply(headers)) return { outcome: 'delivered', status, reason: 'delivered' };
+    return await forwardReply(headers, body, status);
   }
 
   // A CloudEvent in a 2xx answer is a reply: it goes back through the exchange, to the triggers

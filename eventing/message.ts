@@ -1,6 +1,8 @@
 import {
   HttpProblem,
+  isJsonMediaType,
   mediaTypeEssence,
+  percentEncode,
   readCloudEvent,
   type ReceivedEvent,
 } from '../shared/index.ts';
@@ -13,8 +15,6 @@ export interface BrokerMessage {
   body: Buffer;
 }
 
-// Members of the SDK's CloudEvent that are data or belong to specversion 0.3, not attributes.
-const notAttributes = new Set(['data', 'data_base64', 'datacontentencoding', 'schemaurl']);
 const attributeName = /^[a-z0-9]+$/;
 // AMQP short strings (message id, content type) hold at most 255 bytes.
 const shortStringBytes = 255;
@@ -37,9 +37,8 @@ export function readEventMessage(
 
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(event)) {
-    if (value === undefined || value === null || notAttributes.has(name)) continue;
-    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-    attributes[name] = structured ? text : percentDecode(text);
+    if (value === undefined || name === 'data') continue;
+    attributes[name] = String(value);
   }
   if (contentType) attributes.datacontenttype = contentType;
 
@@ -88,25 +87,5 @@ function structuredData(body: Buffer, contentType: string | undefined): Buffer {
 }
 
 function isJson(contentType: string | undefined): boolean {
-  const essence = mediaTypeEssence(contentType) || 'application/json';
-  return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json');
-}
-
-// HTTP binding 3.1.3.2: space, double quote, percent and anything outside printable ASCII are
-// percent-encoded as UTF-8 in header values, and decoded once on the way in.
-function percentEncode(text: string): string {
-  const hex = (byte: number) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  return text.replace(/[^\x21-\x7e]|["%]/gu, (character) =>
-    Array.from(Buffer.from(character), hex).join(''),
-  );
-}
-
-function percentDecode(text: string): string {
-  if (!text.includes('%')) return text;
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    // A sender that did not encode a lone percent sign: keep its value as it came.
-    return text;
-  }
+  return isJsonMediaType(mediaTypeEssence(contentType) || 'application/json');
 }

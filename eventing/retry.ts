@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PostError } from '../shared/index.ts';
 import { backoffMs, type Delivery } from './triggers.ts';
 
 /** The outcome of one POST: taken, worth another try, or refused for good. */
@@ -18,7 +19,8 @@ export function answered(status: number, who: string): Attempt {
 }
 
 /** The attempt a request with no answer makes, after a timeout or a network error: retried. */
-export function unanswered(error: unknown, timedOut: boolean, timeoutMs: number): Attempt {
+export function unanswered(error: unknown, timeoutMs: number): Attempt {
+  const timedOut = error instanceof PostError && error.failure === 'timeout';
   const reason = timedOut ? `no answer within ${timeoutMs} ms` : `network error: ${cause(error)}`;
   return { outcome: 'retry', status: 0, reason };
 }
@@ -43,6 +45,6 @@ export async function withRetries(
 }
 
 function cause(error: unknown): string {
-  const inner = (error as { cause?: { code?: string; message?: string } }).cause;
-  return inner?.code ?? inner?.message ?? (error instanceof Error ? error.message : String(error));
+  if (error instanceof PostError) return error.code ?? error.message;
+  return error instanceof Error ? error.message : String(error);
 }

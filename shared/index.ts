@@ -29,7 +29,9 @@ export {
 export {
   emitEvent,
   isCloudEventRequest,
+  isJsonMediaType,
   mediaTypeEssence,
+  percentEncode,
   readCloudEvent,
   toBinary,
   type OutgoingEvent,
@@ -37,6 +39,13 @@ export {
   type SinkAnswer,
 } from './cloudevents.ts';
 export { guardBody } from './body-guard.ts';
+export {
+  post,
+  PostError,
+  type PostAnswer,
+  type PostFailure,
+  type PostOptions,
+} from './http-post.ts';
 export { listen, type ListenOptions } from './listen.ts';
 export { AddressError, formatMailbox, toMailableAddress } from './mailbox.ts';
 export { controlCharacters, fieldErrors, parseOrThrow } from './validation.ts';
