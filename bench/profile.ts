@@ -11,7 +11,7 @@ import { starters } from './cold-start.ts';
 import { sourceMaps, topSelfTime, type HotSpot } from './profile-summary.ts';
 import { childPid, freePort, runLoad, stop, waitFor2xx } from './processes.ts';
 import type { Results } from './report.ts';
-import { ceremonyBody, sesStore, settings } from './throughput.ts';
+import { ceremonyBody, emailTally, settings, type EmailTally } from './throughput.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const transportKeys = `bench:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -46,7 +46,7 @@ function table(title: string, summary: ReturnType<typeof topSelfTime>): string {
  * passes no Node flags and Node 20 refuses --cpu-prof in NODE_OPTIONS, so bench/cpu-profile.mjs
  * starts the same sampling profiler from a preload.
  */
-async function profiledStack(drive: (urls: any) => Promise<void>) {
+async function profiledStack(drive: (urls: any, tally: EmailTally) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'trikey-prof-'));
   const brokerName = `bench-prof-${process.pid}-${sections.length}`;
   const baseEnv: NodeJS.ProcessEnv = {
@@ -56,14 +56,17 @@ async function profiledStack(drive: (urls: any) => Promise<void>) {
   };
   delete baseEnv.TRIKEY_API_TOKENS;
   delete baseEnv.TRIKEY_API_TOKENS_FILE;
-  const stack = await startTestStack({ brokerName, transportKeys, baseEnv });
+  let tally: EmailTally | undefined;
+  const onLine = (service: string, line: string) => tally?.line(service, line);
+  const stack = await startTestStack({ brokerName, transportKeys, baseEnv, onLine });
+  tally = emailTally(stack.urls.ses);
   const pids = {
     'generate-keys': childPid('dist/generate-keys.mjs'),
     'broker-bridge': childPid('dist/broker-bridge.mjs'),
     'dispatch-email': childPid('dist/dispatch-email.mjs'),
   };
   try {
-    await drive(stack.urls);
+    await drive(stack.urls, tally);
   } finally {
     await stack.remove();
   }
@@ -91,12 +94,11 @@ if (missed.some((m) => m.startsWith('generate-keys'))) {
 
 if (missed.some((m) => m.startsWith('end to end'))) {
   say(`end to end, ${settings.endToEndCeremonies} ceremonies`);
-  const files = await profiledStack(async (urls) => {
-    const store = sesStore(urls.ses);
+  const files = await profiledStack(async (urls, tally) => {
     const result = await runLoad({ ...load(urls), amount: settings.endToEndCeremonies });
     const deadline = Date.now() + 60_000;
-    while ((await store.count()) < 3 * result.ok && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    while (tally.emailed < 3 * result.ok && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   });
   for (const name of ['generate-keys', 'broker-bridge', 'dispatch-email'] as const) {

@@ -101,8 +101,10 @@ How each figure is taken:
   and drains after every trial, on the same cores. Latency is taken at half the median
   saturated rate (autocannon \`overallRate\`).
 - End to end: ${s.endToEndCeremonies} ceremonies sent as fast as ${s.connections} connections go,
-  timed from the first request until the emulator's \`GET /store\` holds 3 emails per accepted
-  ceremony (polled every 200 ms, then every 20 ms from 85%).
+  timed from the first request until dispatch-email has logged \`share emailed\` (SES answered
+  with a message id) for 3 shares per accepted ceremony; the emulator's \`GET /store\` is then
+  read once and must hold exactly that many emails. Polling the store during the run would
+  serialise every stored email at each poll, on the cores being measured.
 - Cold start: spawn until the first 2xx answer to \`GET /health/readiness\` (polled every 1 ms),
   ${s.coldStartTrials} trials each, interleaved; bench/bare-http.mjs is the reference.
 - Sizes: the entry file plus the chunks it imports statically, as esbuild.config.mjs counts them

@@ -8,7 +8,7 @@ import { amqpUrl, startTestStack } from '../test/local-services.ts';
 import { coldStarts, starters } from './cold-start.ts';
 import { machine, writeResults, type Row, type Single } from './report.ts';
 import { bundleSize } from './sizes.ts';
-import { measureFloor, measureStack, settings } from './throughput.ts';
+import { emailTally, measureFloor, measureStack, settings, type EmailTally } from './throughput.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = fileURLToPath(new URL('../dist', import.meta.url));
@@ -41,11 +41,13 @@ say(`floor ${floor.rps.median.toFixed(0)} requests/s`);
 
 say(`starting the stack (broker ${brokerName})`);
 const recent: string[] = [];
+let tally: EmailTally | undefined;
 const stack = await startTestStack({
   brokerName,
   transportKeys,
   baseEnv,
   onLine: (service, line) => {
+    tally?.line(service, line);
     recent.push(`[${service}] ${line}`);
     if (recent.length > 20) recent.shift();
   },
@@ -54,7 +56,7 @@ let measured;
 try {
   say('generate-keys at saturation, at half rate, then end to end');
   measured = await Promise.race([
-    measureStack(stack.urls),
+    measureStack(stack.urls, (tally = emailTally(stack.urls.ses))),
     stack.exited.then(({ service, code }) => {
       throw new Error(`${service} exited with code ${code}:\n${recent.join('\n')}`);
     }),
