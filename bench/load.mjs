@@ -1,6 +1,6 @@
 // The load generator, in a process of its own so that it never shares an event loop with what
-// it measures. Takes one JSON argument (url, body, connections, and either durationS or amount,
-// optionally overallRate), runs autocannon once and prints one JSON line with the outcome.
+// it measures. Takes one JSON argument (url, body, connections, and either durationS or amount),
+// runs autocannon once and prints one JSON line with the outcome. Paced runs use paced.mjs.
 import autocannon from 'autocannon';
 
 const spec = JSON.parse(process.argv[2]);
@@ -15,7 +15,6 @@ const options = {
   connections: spec.connections,
   timeout: 10,
   ...(spec.amount ? { amount: spec.amount } : { duration: Math.min(spec.durationS, 30) }),
-  ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
 };
 
 const startedAt = Date.now();

@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 export { freePort } from '../test/local-services.ts';
 
 const loadScript = fileURLToPath(new URL('load.mjs', import.meta.url));
+const pacedScript = fileURLToPath(new URL('paced.mjs', import.meta.url));
 
-/** One autocannon run, as bench/load.mjs reports it. */
+/** One load run, as bench/load.mjs (autocannon) or bench/paced.mjs reports it. */
 export interface LoadResult {
   startedAt: number;
   finishedAt: number;
@@ -21,7 +22,10 @@ export interface LoadResult {
   latencyMs: { p50: number; p99: number; max: number };
 }
 
-/** What to send: a URL, a JSON body, connections, and a duration or a request count. */
+/**
+ * What to send: a URL, a JSON body, connections, and a duration or a request count. With an
+ * `overallRate`, requests go out evenly paced by bench/paced.mjs, for `durationS`.
+ */
 export interface LoadSpec {
   url: string;
   body: string;
@@ -32,10 +36,11 @@ export interface LoadSpec {
   limitMs?: number;
 }
 
-/** Runs bench/load.mjs in its own process and resolves with its report. */
+/** Runs the load generator in its own process and resolves with its report. */
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const script = spec.overallRate ? pacedScript : loadScript;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [loadScript, JSON.stringify(spec)], {
+    const child = spawn(process.execPath, [script, JSON.stringify(spec)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

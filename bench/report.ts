@@ -99,7 +99,9 @@ How each figure is taken:
   rate limit, publishing to the broker bridge over RabbitMQ with confirms; each request is a
   ceremony of 3 custodians. The rest of the pipeline (bridge, dispatch-email, SES emulator) runs
   and drains after every trial, on the same cores. Latency is taken at half the median
-  saturated rate (autocannon \`overallRate\`).
+  saturated rate, with requests sent evenly spaced whatever the answers do (bench/paced.mjs,
+  20 keep-alive connections), each timed from the moment it was due, so that waiting for a
+  connection counts.
 - End to end: ${s.endToEndCeremonies} ceremonies sent as fast as ${s.connections} connections go,
   timed from the first request until dispatch-email has logged \`share emailed\` (SES answered
   with a message id) for 3 shares per accepted ceremony; the emulator's \`GET /store\` is then
