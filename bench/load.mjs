@@ -4,6 +4,12 @@
 import autocannon from 'autocannon';
 
 const spec = JSON.parse(process.argv[2]);
+// The generator's own CPU from the start of the run, so that loading autocannon is not counted.
+let cpuAtStart;
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage(cpuAtStart);
+  return (user + system) / 1000;
+};
 // A hard stop whatever autocannon does: no run outlives its bound.
 const limitMs = Math.min(spec.limitMs ?? 60_000, 120_000);
 
@@ -18,6 +24,7 @@ const options = {
 };
 
 const startedAt = Date.now();
+cpuAtStart = process.cpuUsage();
 const instance = autocannon(options, (error, result) => {
   clearTimeout(guard);
   if (error) {
@@ -35,6 +42,7 @@ const instance = autocannon(options, (error, result) => {
     timeouts: result.timeouts,
     okPerSecond: result['2xx'] / seconds,
     latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+    cpuMs: cpuMs(),
   };
   process.stdout.write(JSON.stringify(line) + '\n');
 });

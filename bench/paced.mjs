@@ -46,6 +46,7 @@ function send(dueAt) {
 }
 
 const startedAt = Date.now();
+const cpuAtStart = process.cpuUsage();
 const start = performance.now();
 const inFlight = [];
 let sent = 0;
@@ -62,6 +63,7 @@ const sendingEnded = performance.now();
 await Promise.all(inFlight);
 agent.destroy();
 
+const used = process.cpuUsage(cpuAtStart);
 latencies.sort((a, b) => a - b);
 const percentile = (p) =>
   latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
@@ -77,5 +79,6 @@ const line = {
     p99: Math.round(percentile(0.99) * 10) / 10,
     max: Math.round((latencies.at(-1) ?? NaN) * 10) / 10,
   },
+  cpuMs: (used.user + used.system) / 1000,
 };
 process.stdout.write(JSON.stringify(line) + '\n');

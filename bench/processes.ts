@@ -20,6 +20,8 @@ export interface LoadResult {
   timeouts: number;
   okPerSecond: number;
   latencyMs: { p50: number; p99: number; max: number };
+  /** CPU time the load generator itself used, in milliseconds. */
+  cpuMs: number;
 }
 
 /**
@@ -111,6 +113,31 @@ export function rssMiB(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU time a process has used so far, user and system, in milliseconds; NaN once it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pid of any process whose command line contains `needle`, or undefined. */
+export function anyPid(needle: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) return Number(entry);
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return undefined;
 }
 
 /** The pid of this process's child whose command line contains `needle`. */

@@ -31,6 +31,8 @@ export interface Results {
   rows: Row[];
   singles: Single[];
   sizes: BundleSize[];
+  /** Milliseconds of CPU per ceremony end to end, by process. */
+  cpuPerCeremony: Record<string, number>;
 }
 
 /** The machine as the run saw it. */
@@ -72,6 +74,18 @@ export function writeResults(dir: string, results: Results, extra = ''): void {
     ['Measure', 'Value', 'vs floor', 'Target', ''],
     results.singles.map((r) => [r.measure, r.value, r.ratio ?? '', r.target ?? '', verdict(r.met)]),
   );
+  const cpu = Object.entries(results.cpuPerCeremony);
+  const cpuTotal = cpu.reduce((sum, [, ms]) => sum + ms, 0);
+  const cpuTable = table(
+    ['Process', 'CPU per ceremony (ms)', 'share'],
+    [
+      ...cpu
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, ms]) => [name, ms.toFixed(2), `${((100 * ms) / cpuTotal).toFixed(0)}%`]),
+      ['**all**', `**${cpuTotal.toFixed(2)}**`, '100%'],
+    ],
+  );
+  const ceiling = (1000 * m.cores) / cpuTotal;
   const lazy = results.sizes
     .map(
       (b) =>
@@ -82,12 +96,20 @@ export function writeResults(dir: string, results: Results, extra = ''): void {
   const text = `# Benchmark results
 
 Written by \`npm run bench\` on ${m.date}: ${m.cores} cores (${m.cpuModel}), Node ${m.node}.
-Load from autocannon in its own process, ${s.connections} connections, ${s.trials} trials of ${s.trialSeconds} s
-after a ${s.warmUpSeconds} s warm-up; every server on 127.0.0.1. Throughput counts 2xx answers only.
+Load from autocannon (throughput) or bench/paced.mjs (latency) in a process of its own,
+${s.connections} connections, ${s.trials} trials of ${s.trialSeconds} s after a ${s.warmUpSeconds} s warm-up; every server on 127.0.0.1.
+Throughput counts 2xx answers only.
 
 ${trials}
 
 ${once}
+
+CPU per ceremony through the whole pipeline, summed over the end-to-end runs (utime + stime
+from /proc for the servers and RabbitMQ, \`process.cpuUsage()\` for the load generator and the
+bench). At ${cpuTotal.toFixed(2)} ms a ceremony, ${m.cores} cores allow at most ${ceiling.toFixed(0)} ceremonies per second
+end to end, whatever the scheduling.
+
+${cpuTable}
 
 Lazy chunks, loaded on demand and not counted above:
 ${lazy}

@@ -153,5 +153,9 @@ const profileNote = `
 Profiles are not part of \`npm run bench\`; \`node --import tsx bench/profile.ts\` takes them under
 the same load and writes its summary here.
 `;
-writeResults(here, { machine: machine(), settings, rows, singles, sizes }, profileNote);
+writeResults(
+  here,
+  { machine: machine(), settings, rows, singles, sizes, cpuPerCeremony: measured.cpuPerCeremony },
+  profileNote,
+);
 say(`done in ${((Date.now() - began) / 1000).toFixed(0)} s: bench/RESULTS.md, bench/results.json`);

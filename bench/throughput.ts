@@ -2,7 +2,9 @@
 // through the stack that `npm start` runs, with the real RabbitMQ and the SES emulator.
 import { fileURLToPath } from 'node:url';
 import {
+  anyPid,
   childPid,
+  cpuMs,
   freePort,
   runLoad,
   sampleRss,
@@ -188,9 +190,10 @@ export async function measureStack(urls: StackUrls, tally: EmailTally) {
     await drain(tally, result.ok);
   }
 
+  const meter = cpuMeter();
   const endToEnd: number[] = [];
   for (let i = 0; i < settings.trials; i++) {
-    endToEnd.push(await ceremoniesPerSecond(load, tally));
+    endToEnd.push(await ceremoniesPerSecond(load, tally, meter));
   }
 
   return {
@@ -201,7 +204,51 @@ export async function measureStack(urls: StackUrls, tally: EmailTally) {
       p99: spread(paced.map((result) => result.latencyMs.p99)),
     },
     endToEnd: spread(endToEnd),
+    cpuPerCeremony: meter.perCeremony(),
     rss: { idle, peak },
+  };
+}
+
+/**
+ * CPU time of every process a ceremony goes through, summed over the end-to-end runs: the
+ * three functions, the SES emulator, RabbitMQ, the load generator and this process, which reads
+ * every log line of the stack.
+ */
+function cpuMeter() {
+  const rabbit = anyPid('beam.smp');
+  const pids: Record<string, number | undefined> = {
+    'generate-keys': childPid('dist/generate-keys.mjs'),
+    'broker bridge': childPid('dist/broker-bridge.mjs'),
+    'dispatch-email': childPid('dist/dispatch-email.mjs'),
+    'SES emulator': childPid('aws-ses-v2-local'),
+    'RabbitMQ (beam.smp)': rabbit,
+  };
+  const totals: Record<string, number> = {};
+  let ceremonies = 0;
+  const add = (name: string, ms: number) => (totals[name] = (totals[name] ?? 0) + ms);
+  return {
+    /** Starts counting one run; the returned function ends it with the run's ceremonies. */
+    start() {
+      const before = Object.fromEntries(
+        Object.entries(pids).map(([name, pid]) => [name, pid ? cpuMs(pid) : NaN]),
+      );
+      const bench = process.cpuUsage();
+      return (accepted: number, generatorMs: number) => {
+        for (const [name, pid] of Object.entries(pids)) {
+          add(name, pid ? cpuMs(pid) - before[name]! : NaN);
+        }
+        const own = process.cpuUsage(bench);
+        add('load generator', generatorMs);
+        add('bench (reads the logs)', (own.user + own.system) / 1000);
+        ceremonies += accepted;
+      };
+    },
+    /** Milliseconds of CPU per ceremony, by process. */
+    perCeremony(): Record<string, number> {
+      return Object.fromEntries(
+        Object.entries(totals).map(([name, ms]) => [name, ms / ceremonies]),
+      );
+    },
   };
 }
 
@@ -209,16 +256,19 @@ export async function measureStack(urls: StackUrls, tally: EmailTally) {
 async function ceremoniesPerSecond(
   load: { url: string; body: string; connections: number },
   tally: EmailTally,
+  meter: ReturnType<typeof cpuMeter>,
 ): Promise<number> {
   const sent = settings.endToEndCeremonies;
   await tally.clear();
   let ok = sent;
+  const stopMeter = meter.start();
   const running = runLoad({ ...load, amount: sent, limitMs: 60_000 }).then((result) => {
     ok = checkClean(result, 'end to end').ok;
     return result;
   });
   const doneAt = await waitForEmails(tally, () => 3 * ok, 90_000);
-  const { startedAt } = await running;
+  const { startedAt, cpuMs: generatorMs } = await running;
+  stopMeter(ok, generatorMs);
   if (ok < sent) process.stderr.write(`bench: end to end: only ${ok} of ${sent} accepted\n`);
   await drain(tally, ok);
   return ok / ((doneAt - startedAt) / 1000);
