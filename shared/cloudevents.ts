@@ -249,6 +249,12 @@ export function percentEncode(text: string): string {
   );
 }
 
+/** A context attribute of a binary-mode event, read from its `ce-` header and decoded. */
+export function binaryAttribute(headers: Headers, name: string): string | undefined {
+  const value = headers.get(`ce-${name}`);
+  return value === null ? undefined : percentDecode(value);
+}
+
 function percentDecode(text: string): string {
   if (!text.includes('%')) return text;
   try {

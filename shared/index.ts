@@ -27,6 +27,7 @@ export {
   type Env,
 } from './config.ts';
 export {
+  binaryAttribute,
   emitEvent,
   isCloudEventRequest,
   isJsonMediaType,

@@ -85,6 +85,26 @@ test('takes a CloudEvent from an allowed source without a token, and no other so
   assert.is(await accepted.text(), 'source:/broker');
 });
 
+test('reads a binary source percent-decoded, as the handler reads the event', async () => {
+  // A percent sign is valid in a URI reference, and the binding sends it encoded as %25.
+  const app = appWith({ tokens, allowedSources: ['/broker%41'] });
+  const encoded = toBinary({
+    id: 'e',
+    type: 'dev.trikey.ceremony.requested',
+    source: '/broker%41',
+    data: {},
+  });
+  assert.is(encoded.headers['ce-source'], '/broker%2541');
+  const accepted = await post(app, encoded.headers, encoded.body);
+  assert.is(await accepted.text(), 'source:/broker%41');
+  const decodedTwice = await post(
+    app,
+    { ...encoded.headers, 'ce-source': '/brokerA' },
+    encoded.body,
+  );
+  assert.is(decodedTwice.status, 401);
+});
+
 test('with authentication off, takes requests and still checks sources when a list is set', async () => {
   const open = appWith({ tokens: undefined, allowedSources: undefined });
   assert.is(await (await post(open)).text(), 'anonymous');

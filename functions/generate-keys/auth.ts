@@ -1,6 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { HttpProblem, isCloudEventRequest, mediaTypeEssence } from '../../shared/index.ts';
+import {
+  binaryAttribute,
+  HttpProblem,
+  isCloudEventRequest,
+  mediaTypeEssence,
+} from '../../shared/index.ts';
 
 /** The bearer tokens generate-keys accepts, kept only as SHA-256 hashes. */
 export interface ApiTokens {
@@ -102,12 +107,12 @@ export function requireAuth(options: AuthOptions): MiddlewareHandler<ClientVaria
   };
 }
 
-// The source attribute, read before the event itself is parsed, from where the handler will read
-// it: the body in structured mode (a ce-source header there is not the event's), the header in
-// binary mode.
+// The source attribute, read before the event itself is parsed, from where and as the handler
+// will read it: the body in structured mode (a ce-source header there is not the event's), the
+// header in binary mode, percent-decoded as the HTTP binding asks.
 function cloudEventSource(headers: Headers, body: string): string | undefined {
   if (!mediaTypeEssence(headers.get('content-type')).startsWith('application/cloudevents')) {
-    return headers.get('ce-source') ?? undefined;
+    return binaryAttribute(headers, 'source');
   }
   try {
     const source = (JSON.parse(body) as { source?: unknown }).source;
