@@ -122,7 +122,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const done = () => ({ durationMs: Math.round(performance.now() - started) });
     if (attempt.outcome === 'delivered') {
       settle(channel, message, 'ack');
-      logger.info('event delivered', { ...fields, ...done() });
+      logger.debug('event delivered', { ...fields, ...done() });
       return;
     }
     if (signal.aborted) {

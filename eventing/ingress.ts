@@ -42,7 +42,7 @@ export function createIngressApp({ broker, logger, maxBodyBytes = 1024 * 1024 }:
       throw refusal(error, event);
     }
 
-    logger.info('event stored', { ...fields, durationMs: elapsed(started) });
+    logger.debug('event stored', { ...fields, durationMs: elapsed(started) });
     return c.body(null, 202);
   });
   app.all('/', () => {

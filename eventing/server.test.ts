@@ -60,6 +60,7 @@ test('starts, logs one ready line, stores and delivers an event and stops on SIG
   const keys = await startSubscriber(() => ({ status: 202 }));
   const bridge = startBridge({
     PORT: String(port),
+    TRIKEY_LOG_LEVEL: 'debug',
     TRIKEY_BROKER_NAME: name,
     TRIKEY_SUBSCRIBERS: `generate-keys=${keys.url},dispatch-email=http://127.0.0.1:1`,
   });
