@@ -428,6 +428,59 @@ test('drops a reply that no trigger accepts and none records, and still acks the
   });
 });
 
+test('takes a 2xx with a large body that is no event as delivered, and dead-letters a reply over 1 MiB', async () => {
+  const large = 'x'.repeat(2 * 1024 * 1024);
+  const keys = await startSubscriber(() => ({ status: 200, body: large }));
+  const email = await startSubscriber(() => ({
+    status: 200,
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': 'evt-huge-reply',
+      'ce-source': '/trikey/dispatch-email',
+      'ce-type': EventTypes.shareDelivered,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ padding: large }),
+  }));
+
+  await withBridge({ keys, email }, async ({ name, lines, post }) => {
+    assert.is((await post(requestHeaders, ceremonyJson)).status, 202);
+    await waitFor('delivery', () => outcome(lines, 'event delivered', 'evt-binary-1'));
+
+    const share = { ...requestHeaders, 'Ce-Id': 'evt-share-1', 'Ce-Type': EventTypes.shareIssued };
+    assert.is((await post(share, '{"shareNumber":1}')).status, 202);
+    const dead = await waitFor('the dead letter', () =>
+      outcome(lines, 'event dead-lettered', 'evt-share-1'),
+    );
+    assert.match(String(dead.reason), /reply is larger than 1048576 bytes/);
+    assert.is(dead.attempts, 1);
+    assert.is(await countMessages(deadLetterQueueName(name, 'email')), 1);
+  });
+});
+
+test('refuses a structured event whose attributes would not fit in binary-mode headers', async () => {
+  const keys = await startSubscriber(() => accepted);
+  const email = await startSubscriber(() => accepted);
+
+  await withBridge({ keys, email }, async ({ name, post }) => {
+    const base = {
+      specversion: '1.0',
+      id: 'evt-wide',
+      source: '/trikey/cli',
+      type: EventTypes.ceremonyRequested,
+      data: {},
+    };
+    const structured = { 'content-type': 'application/cloudevents+json' };
+    const wide = { ...base, note: 'é'.repeat(3000) };
+    const tooWide = await post(structured, JSON.stringify(wide));
+    assert.is(tooWide.status, 400);
+    assert.match((await readProblem(tooWide)).detail, /do not fit in HTTP headers/);
+    const many = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`x${i}`, 'v']));
+    assert.is((await post(structured, JSON.stringify({ ...base, ...many }))).status, 400);
+    assert.is(await countMessages(triggerQueueName(name, 'keys')), 0);
+  });
+});
+
 test('sends a trigger no more events at once than its parallelism', async () => {
   const keys = await startSubscriber(() => ({ status: 202, delayMs: 60 }));
   const email = await startSubscriber(() => ({ status: 202, delayMs: 60 }));

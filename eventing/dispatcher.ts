@@ -198,6 +198,14 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const { status, headers, body } = answer;
     if (status < 200 || status >= 300) return answered(status, 'subscriber');
     if (!isReply(headers)) return { outcome: 'delivered', status, reason: 'delivered' };
+    if (answer.tooLarge) {
+      // Retrying would run the subscriber again for a reply just as large.
+      return {
+        outcome: 'final',
+        status,
+        reason: `the reply is larger than ${maxReplyBytes} bytes`,
+      };
+    }
     return await forwardReply(headers, body, status);
   }
 

@@ -70,6 +70,19 @@ test('decodes structured base64 data to its bytes and keeps text data as text', 
   const text = { ...base, id: 't', datacontenttype: 'text/plain', data: 'plain words' };
   const fromText = readEventMessage(headers, Buffer.from(JSON.stringify(text)));
   assert.is(fromText.message.body.toString('utf8'), 'plain words');
+
+  // Without a datacontenttype, base64 data is opaque bytes, not JSON.
+  const untyped = { ...base, id: 'u', data_base64: bytes.toString('base64') };
+  const fromUntyped = readEventMessage(headers, Buffer.from(JSON.stringify(untyped)));
+  assert.equal([...fromUntyped.message.body], [...bytes]);
+  assert.is(fromUntyped.message.contentType, undefined);
+  assert.is(fromUntyped.message.headers.datacontenttype, undefined);
+
+  // Without one, `data` is JSON, and says so when it goes on.
+  const implied = { ...base, id: 'j', data: 'a string' };
+  const fromImplied = readEventMessage(headers, Buffer.from(JSON.stringify(implied)));
+  assert.is(fromImplied.message.body.toString('utf8'), '"a string"');
+  assert.is(fromImplied.message.contentType, 'application/json');
 });
 
 test('percent-encodes header values for binary mode and decodes them on the way back in', () => {

@@ -18,6 +18,9 @@ export interface BrokerMessage {
 const attributeName = /^[a-z0-9]+$/;
 // AMQP short strings (message id, content type) hold at most 255 bytes.
 const shortStringBytes = 255;
+// What an event's attributes may take as binary-mode headers: half of Node's 16 KiB header limit.
+const maxAttributes = 100;
+const maxAttributeBytes = 8 * 1024;
 
 /**
  * Reads a CloudEvent from an HTTP request or response in binary or structured mode and turns it
@@ -28,12 +31,12 @@ export function readEventMessage(
   body: Buffer,
 ): { event: ReceivedEvent; message: BrokerMessage } {
   const event = readCloudEvent(headers, body.toString('utf8'));
-  const essence = mediaTypeEssence(headers.get('content-type'));
-  const structured = essence.startsWith('application/cloudevents');
-  const data = structured ? structuredData(body, event.datacontenttype) : body;
-  const contentType = structured
-    ? (event.datacontenttype ?? (data.length > 0 ? 'application/json' : undefined))
-    : (headers.get('content-type') ?? undefined);
+  const structured = mediaTypeEssence(headers.get('content-type')).startsWith(
+    'application/cloudevents',
+  );
+  const { bytes, contentType } = structured
+    ? structuredData(event)
+    : { bytes: body, contentType: headers.get('content-type') ?? undefined };
 
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(event)) {
@@ -52,7 +55,22 @@ export function readEventMessage(
       { pointer: '/datacontenttype', detail: 'must be at most 255 bytes' },
     ]);
   }
-  return { event, message: { messageId: event.id, contentType, headers: attributes, body: data } };
+  // Every attribute goes out again as a header in binary mode: a structured event whose
+  // attributes would not fit a subscriber's header limit (16 KiB in Node) is refused now rather
+  // than stored and then dead-lettered.
+  const names = Object.keys(attributes);
+  const headerBytes = names.reduce(
+    (sum, name) => sum + name.length + 7 + percentEncode(attributes[name]!).length,
+    0,
+  );
+  if (names.length > maxAttributes || headerBytes > maxAttributeBytes) {
+    throw new HttpProblem(
+      400,
+      `The CloudEvent's attributes do not fit in HTTP headers: at most ${maxAttributes} ` +
+        `attributes and ${maxAttributeBytes} bytes once encoded.`,
+    );
+  }
+  return { event, message: { messageId: event.id, contentType, headers: attributes, body: bytes } };
 }
 
 /** The headers of a stored message in CloudEvents binary mode (HTTP binding 3.1). */
@@ -76,16 +94,19 @@ export function headerText(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-// The data of a structured event, as the bytes a binary-mode body would hold (JSON format 3.1):
-// base64 data decoded, JSON data as JSON text, other string data as its UTF-8 bytes.
-function structuredData(body: Buffer, contentType: string | undefined): Buffer {
-  const envelope = JSON.parse(body.toString('utf8')) as { data?: unknown; data_base64?: unknown };
-  if (typeof envelope.data_base64 === 'string') return Buffer.from(envelope.data_base64, 'base64');
-  if (envelope.data === undefined) return Buffer.alloc(0);
-  if (typeof envelope.data === 'string' && !isJson(contentType)) return Buffer.from(envelope.data);
-  return Buffer.from(JSON.stringify(envelope.data));
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return isJsonMediaType(mediaTypeEssence(contentType) || 'application/json');
+// The data of a structured event as the bytes a binary-mode body would hold (JSON format 3.1),
+// with the media type to send them as: base64 data as its bytes, text data of a non-JSON type
+// as its UTF-8 bytes, anything else as JSON text, application/json when no type is given.
+function structuredData(event: ReceivedEvent): { bytes: Buffer; contentType?: string } {
+  const { data, datacontenttype } = event;
+  if (data === undefined) return { bytes: Buffer.alloc(0), contentType: datacontenttype };
+  if (Buffer.isBuffer(data)) return { bytes: data, contentType: datacontenttype };
+  const json = datacontenttype === undefined || isJsonMediaType(mediaTypeEssence(datacontenttype));
+  if (typeof data === 'string' && !json) {
+    return { bytes: Buffer.from(data), contentType: datacontenttype };
+  }
+  return {
+    bytes: Buffer.from(JSON.stringify(data)),
+    contentType: datacontenttype ?? 'application/json',
+  };
 }

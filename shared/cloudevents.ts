@@ -1,3 +1,4 @@
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { post, PostError } from './http-post.ts';
 import { HttpProblem, type FieldError } from './problem.ts';
 
@@ -34,48 +35,63 @@ export function isCloudEventRequest(headers: Headers): boolean {
 // every event with ajv, on every hop of every share; and its CommonJS code was 65 KiB of each
 // bundle (generate-keys went from 161 to 95 KiB without it). The HTTP binding is a mapping of
 // headers, so the checks below are the spec's own (CloudEvents 1.0 section 3, HTTP binding 3.1
-// and 3.2), and cloudevents-sdk.test.ts shows that the SDK and this module read each other's
+// and 3.2, JSON format 2 and 3), with the URI and timestamp grammars of ajv-formats, which the
+// SDK used too; cloudevents-sdk.test.ts shows that the SDK and this module read each other's
 // events.
 const requiredAttributes = ['specversion', 'id', 'source', 'type'] as const;
 const optionalStrings = ['subject', 'datacontenttype', 'dataschema'] as const;
 // CloudEvents 1.0 section 3.1.1: lowercase letters and digits (20 characters are advised; a
 // bound of 64 keeps the dead-letter attributes, whose names are longer).
 const attributeName = /^[a-z0-9]{1,64}$/;
-// RFC 3339 section 5.6, as CloudEvents 1.0 requires of `time`.
+// CloudEvents 1.0 section 3.1.1, String: no control characters (U+0000-001F, U+007F-009F), no
+// noncharacters and no surrogate outside a pair (a `u` pattern sees a proper pair as one).
+const forbiddenCharacter = /[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}]/u;
+// RFC 3339 section 5.6, as CloudEvents 1.0 requires of `time`; ajv-formats then checks that the
+// day, the hour and a leap second exist.
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+// RFC 9110 section 8.3.1: type "/" subtype, then parameters of token=token or quoted string.
+// Each space can match in one place only, so that a failing match cannot backtrack without end.
+const token = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const quotedString = '"(?:[\\t !#-\\[\\]-~\\x80-\\xff]|\\\\[\\t !-~\\x80-\\xff])*"';
+const mediaType = new RegExp(
+  `^${token}/${token}(?:[ \\t]*;(?:[ \\t]*${token}=(?:${token}|${quotedString}))?)*$`,
+);
+const isUriReference = (text: string) => (fullFormats['uri-reference'] as RegExp).test(text);
+const isUri = fullFormats.uri as (text: string) => boolean;
+const isDateTime = (fullFormats['date-time'] as { validate: (text: string) => boolean }).validate;
 
 /** Checks the context attributes of an event: the spec's rules for each, names included. */
 function attributeErrors(attributes: Record<string, unknown>): FieldError[] {
   const errors: FieldError[] = [];
-  const isText = (value: unknown) => typeof value === 'string' && value.length > 0;
+  const isText = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
   for (const name of requiredAttributes) {
     if (!isText(attributes[name])) {
       const detail = attributes[name] === undefined ? 'is required' : 'must be a non-empty string';
       errors.push({ pointer: `/${name}`, detail });
     }
   }
-  if (isText(attributes.specversion) && attributes.specversion !== '1.0') {
-    errors.push({ pointer: '/specversion', detail: 'must be 1.0' });
-  }
-  if (isText(attributes.source) && !isUriReference(attributes.source as string)) {
-    errors.push({ pointer: '/source', detail: 'must be a URI reference' });
-  }
   for (const name of optionalStrings) {
     if (attributes[name] !== undefined && !isText(attributes[name])) {
       errors.push({ pointer: `/${name}`, detail: 'must be a non-empty string' });
     }
   }
-  if (isText(attributes.dataschema) && !URL.canParse(attributes.dataschema as string)) {
+  const { specversion, source, dataschema, datacontenttype, time } = attributes;
+  if (isText(specversion) && specversion !== '1.0') {
+    errors.push({ pointer: '/specversion', detail: 'must be 1.0' });
+  }
+  if (isText(source) && !isUriReference(source)) {
+    errors.push({ pointer: '/source', detail: 'must be a URI reference' });
+  }
+  if (isText(dataschema) && !isUri(dataschema)) {
     errors.push({ pointer: '/dataschema', detail: 'must be an absolute URI' });
   }
-  const time = attributes.time;
-  if (time !== undefined && typeof time === 'string' && rfc3339.test(time) && !realDate(time)) {
-    errors.push({ pointer: '/time', detail: 'must be a date that exists' });
-  } else if (
-    time !== undefined &&
-    !(typeof time === 'string' && rfc3339.test(time) && !isNaN(Date.parse(time)))
-  ) {
+  if (isText(datacontenttype) && !mediaType.test(datacontenttype)) {
+    errors.push({ pointer: '/datacontenttype', detail: 'must be a media type' });
+  }
+  if (time !== undefined && !(typeof time === 'string' && rfc3339.test(time))) {
     errors.push({ pointer: '/time', detail: 'must be an RFC 3339 timestamp' });
+  } else if (typeof time === 'string' && !isDateTime(time)) {
+    errors.push({ pointer: '/time', detail: 'must be a date and time that exist' });
   }
   for (const [name, value] of Object.entries(attributes)) {
     if (!attributeName.test(name)) {
@@ -85,9 +101,11 @@ function attributeErrors(attributes: Record<string, unknown>): FieldError[] {
       });
     } else if (!['string', 'number', 'boolean'].includes(typeof value)) {
       errors.push({ pointer: `/${name}`, detail: 'must be a string, an integer or a boolean' });
+    } else if (typeof value === 'string' && forbiddenCharacter.test(value)) {
+      errors.push({ pointer: `/${name}`, detail: 'holds a character CloudEvents does not allow' });
     } else if (
       typeof value === 'number' &&
-      !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)
+      !(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31)
     ) {
       // CloudEvents 1.0 section 3.1.1: an Integer is a 32-bit signed whole number.
       errors.push({ pointer: `/${name}`, detail: 'must be a 32-bit integer' });
@@ -96,33 +114,32 @@ function attributeErrors(attributes: Record<string, unknown>): FieldError[] {
   return errors.slice(0, 20);
 }
 
-// RFC 3986 section 4.1: a URI or a relative reference. Characters a URI never holds unencoded
-// (spaces, controls, quotes, angle brackets) are refused; the URL parser judges the rest.
-function isUriReference(text: string): boolean {
-  return (
-    !/[\x00-\x20"<>\\^`{|}\x7f-\uffff]/u.test(text) && URL.canParse(text, 'http://base.invalid/')
-  );
-}
-
-// Date.parse rolls 2024-02-30 over to March: the day must survive the round trip.
-function realDate(time: string): boolean {
-  const [year, month, day] = time.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
-/** True for JSON media types: application/json, text/json and any `+json` suffix. */
+/** True for JSON media types as the JSON format defines them: `type/json` and `type/x+json`. */
 export function isJsonMediaType(essence: string): boolean {
-  return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json');
+  const slash = essence.indexOf('/');
+  const subtype = essence.slice(slash + 1);
+  return slash > 0 && (subtype === 'json' || subtype.endsWith('+json'));
 }
 
-// HTTP binding 3.1.3.2: header values are decoded once from percent-encoded UTF-8.
-function binaryAttributes(headers: Record<string, string>): Record<string, unknown> {
+// HTTP binding 3.1.3.2: each `ce-` header value is unquoted, then percent-decoded once, and the
+// bytes must be UTF-8. A value that cannot be decoded names its attribute in `errors`.
+function binaryAttributes(headers: Record<string, string>) {
   const attributes: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith('ce-')) attributes[name.slice(3)] = percentDecode(value);
+  const errors: FieldError[] = [];
+  for (const [header, value] of Object.entries(headers)) {
+    if (!header.startsWith('ce-')) continue;
+    const name = header.slice(3);
+    const decoded = decodeHeaderValue(value);
+    if (decoded !== undefined) {
+      attributes[name] = decoded;
+      continue;
+    }
+    errors.push({
+      pointer: attributeName.test(name) ? `/${name}` : '',
+      detail: 'is not a valid header value: its quoting, percent-encoding or UTF-8 is broken',
+    });
   }
-  return attributes;
+  return { attributes, errors };
 }
 
 // JSON format 3.1: `data_base64` holds the bytes a binary-mode body would hold, so it is decoded
@@ -138,7 +155,13 @@ function structuredEvent(body: string): Record<string, unknown> {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new HttpProblem(400, 'A structured CloudEvent must be a JSON object.');
   }
-  const { data_base64: encoded, ...rest } = event as Record<string, unknown>;
+  // JSON format 2.2: an attribute whose value is null is unset. `data` alone may be null.
+  const rest: Record<string, unknown> = {};
+  let encoded: unknown;
+  for (const [name, value] of Object.entries(event)) {
+    if (name === 'data_base64') encoded = value ?? undefined;
+    else if (value !== null || name === 'data') rest[name] = value;
+  }
   if (encoded === undefined) return rest;
   if (rest.data !== undefined || typeof encoded !== 'string') {
     throw new HttpProblem(400, 'The CloudEvent is invalid.', [
@@ -146,9 +169,8 @@ function structuredEvent(body: string): Record<string, unknown> {
     ]);
   }
   const bytes = Buffer.from(encoded, 'base64');
-  if (!isJsonMediaType(mediaTypeEssence(rest.datacontenttype as string | undefined))) {
-    return { ...rest, data: bytes };
-  }
+  const type = typeof rest.datacontenttype === 'string' ? rest.datacontenttype : '';
+  if (!isJsonMediaType(mediaTypeEssence(type))) return { ...rest, data: bytes };
   try {
     return { ...rest, data: JSON.parse(bytes.toString('utf8')) };
   } catch {
@@ -203,10 +225,10 @@ export function readCloudEvent(headers: Headers, body: string): ReceivedEvent {
   headers.forEach((value, name) => {
     named[name.toLowerCase()] = value;
   });
-  const attributes = binaryAttributes(named);
+  const { attributes, errors: undecodable } = binaryAttributes(named);
   // HTTP binding 3.1.1: in binary mode the Content-Type header is the datacontenttype.
-  if (essence) attributes.datacontenttype = essence;
-  const errors = attributeErrors(attributes);
+  if (essence) attributes.datacontenttype = named['content-type'];
+  const errors = [...undecodable, ...attributeErrors(attributes)];
   if (errors.length > 0) throw new HttpProblem(400, 'The CloudEvent is invalid.', errors);
   return { ...attributes, data: binaryData(essence, body) } as ReceivedEvent;
 }
@@ -249,19 +271,48 @@ export function percentEncode(text: string): string {
   );
 }
 
-/** A context attribute of a binary-mode event, read from its `ce-` header and decoded. */
+/**
+ * A context attribute of a binary-mode event, read from its `ce-` header and decoded as
+ * readCloudEvent decodes it; undefined when absent or undecodable.
+ */
 export function binaryAttribute(headers: Headers, name: string): string | undefined {
   const value = headers.get(`ce-${name}`);
-  return value === null ? undefined : percentDecode(value);
+  return value === null ? undefined : decodeHeaderValue(value);
 }
 
-function percentDecode(text: string): string {
-  if (!text.includes('%')) return text;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const percentByte = /^%[0-9A-Fa-f]{2}/;
+
+// HTTP binding 3.1.3.2, receiving: double-quoted parts are unquoted first (RFC 9110 section
+// 5.6.4, backslash escapes included), then one round of percent-decoding; the bytes must be
+// valid UTF-8 (an overlong "%C0%A0" is refused). A percent sign not followed by two hex digits
+// stays as it is: senders that never encode, as the SDK for JavaScript, send "%" so. A header's
+// bytes beyond ASCII are taken as the bytes they were. Undefined when the value is invalid.
+function decodeHeaderValue(raw: string): string | undefined {
+  if (/^[\x21\x23\x24\x26-\x7e ]*$/.test(raw)) return raw;
+  const bytes: number[] = [];
+  let quoted = false;
+  for (let i = 0; i < raw.length; i++) {
+    const character = raw.charCodeAt(i);
+    if (character > 0xff) return undefined;
+    if (character === 0x22) {
+      quoted = !quoted;
+    } else if (quoted && character === 0x5c) {
+      i += 1;
+      if (i >= raw.length || raw.charCodeAt(i) > 0xff) return undefined;
+      bytes.push(raw.charCodeAt(i));
+    } else if (character === 0x25 && percentByte.test(raw.slice(i, i + 3))) {
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(character);
+    }
+  }
+  if (quoted) return undefined;
   try {
-    return decodeURIComponent(text);
+    return strictUtf8.decode(Uint8Array.from(bytes));
   } catch {
-    // A sender that did not encode a lone percent sign: keep its value as it came.
-    return text;
+    return undefined;
   }
 }
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { test } from 'uvu';
@@ -102,12 +103,32 @@ test('stops when its signal aborts, and before sending when it already has', asy
   await server.close();
 });
 
-test('refuses an answer longer than keepBodyBytes', async () => {
+test('drops an answer longer than keepBodyBytes and says so', async () => {
   const server = await serverWith((_request, response) => response.end('x'.repeat(5000)));
+  const answer = await post(server.url, { ...options, timeoutMs: 2000, keepBodyBytes: 1000 });
+  assert.is(answer.status, 200);
+  assert.ok(answer.tooLarge);
+  assert.is(answer.body.length, 0);
+  const kept = await post(server.url, { ...options, timeoutMs: 2000, keepBodyBytes: 5000 });
+  assert.not.ok(kept.tooLarge);
+  assert.is(kept.body.length, 5000);
+  await server.close();
+});
+
+test('fails within timeoutMs on a server that switches protocols instead of answering', async () => {
+  const server = await serverWith((request) => {
+    request.socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n',
+    );
+  });
+  const controller = new AbortController();
+  const started = performance.now();
   const error = await failure(
-    post(server.url, { ...options, timeoutMs: 2000, keepBodyBytes: 1000 }),
+    post(server.url, { ...options, timeoutMs: 500, signal: controller.signal }),
   );
-  assert.is(error.failure, 'too-large');
+  assert.is(error.failure, 'network');
+  assert.ok(performance.now() - started < 500);
+  assert.is(EventEmitter.getEventListeners(controller.signal, 'abort').length, 0);
   await server.close();
 });
 
@@ -144,14 +165,51 @@ test('does not send again when a fresh socket is dropped', async () => {
   await server.close();
 });
 
+test('does not send again once the answer has begun, on a reused socket too', async () => {
+  const served = new WeakMap<object, number>();
+  const server = await serverWith((request, response) => {
+    const count = (served.get(request.socket) ?? 0) + 1;
+    served.set(request.socket, count);
+    if (count === 1) return response.end('ok');
+    response.writeHead(200, { 'content-length': '100' });
+    response.write('partial', () => request.socket.resetAndDestroy());
+  });
+  assert.is((await post(server.url, { ...options, timeoutMs: 2000 })).status, 200);
+  const error = await failure(
+    post(server.url, { ...options, timeoutMs: 2000, keepBodyBytes: 200 }),
+  );
+  assert.is(error.failure, 'network');
+  assert.is(server.bodies.length, 2);
+  await server.close();
+});
+
+test('keeps to timeoutMs across the second try', async () => {
+  const served = new WeakMap<object, number>();
+  const server = await serverWith((request, response) => {
+    const count = (served.get(request.socket) ?? 0) + 1;
+    served.set(request.socket, count);
+    if (count === 1 && server.bodies.length === 1) return response.end('ok');
+    // The second request on the first socket waits, then the socket drops without an answer;
+    // the retry on a new socket is never answered.
+    if (count > 1) setTimeout(() => request.socket.resetAndDestroy(), 300);
+  });
+  assert.is((await post(server.url, { ...options, timeoutMs: 2000 })).status, 200);
+  const started = performance.now();
+  const error = await failure(post(server.url, { ...options, timeoutMs: 600 }));
+  const took = performance.now() - started;
+  assert.is(error.failure, 'timeout');
+  assert.ok(took < 900, `took ${took} ms`);
+  assert.is(server.bodies.length, 3);
+  await server.close();
+});
+
 test('answers many failures without leaking listeners on a long-lived signal', async () => {
   const server = await serverWith((_request, response) => response.writeHead(503).end());
   const controller = new AbortController();
   for (let i = 0; i < 50; i++) {
     await post(server.url, { ...options, timeoutMs: 2000, signal: controller.signal });
   }
-  const { getEventListeners } = await import('node:events');
-  assert.is(getEventListeners(controller.signal, 'abort').length, 0);
+  assert.is(EventEmitter.getEventListeners(controller.signal, 'abort').length, 0);
   await server.close();
 });
 

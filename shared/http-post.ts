@@ -17,10 +17,12 @@ export interface PostAnswer {
   status: number;
   headers: Headers;
   body: Buffer;
+  /** True when the body ran past `keepBodyBytes`: `body` is then empty, the rest was dropped. */
+  tooLarge: boolean;
 }
 
-/** Why a POST got no usable answer. */
-export type PostFailure = 'timeout' | 'aborted' | 'network' | 'too-large';
+/** Why a POST got no answer. */
+export type PostFailure = 'timeout' | 'aborted' | 'network';
 
 /** A POST that ended without an answer; `failure` says why and `code` is the socket's error. */
 export class PostError extends Error {
@@ -44,86 +46,95 @@ const agents = {
 
 /**
  * POSTs a body and resolves with the answer, whatever its status; rejects with a PostError for
- * a timeout, an abort, a network error or a kept body over its limit. A request on a kept-alive
- * socket that the server closed meanwhile is sent once more on a new one, as Node's
- * documentation advises, since nothing of it was read.
+ * a timeout, an abort or a network error, all within `timeoutMs`.
+ *
+ * A kept-alive socket may be closed by the server just as a request goes out on it. When such a
+ * socket fails before any answer begins, the request is sent once more on a new socket, as
+ * Node's documentation advises, within what is left of `timeoutMs`. Note: a server that read
+ * the request and then dropped the socket without answering gets it twice; every event posted
+ * here carries its id, and each receiver takes a repeated id as the same event.
  */
 export async function post(url: string | URL, options: PostOptions): Promise<PostAnswer> {
   const target = typeof url === 'string' ? new URL(url) : url;
-  try {
-    return await postOnce(target, options);
-  } catch (error) {
-    if (!(error instanceof StaleSocketError)) throw error;
-    return await postOnce(target, options);
-  }
+  const deadline = performance.now() + options.timeoutMs;
+  const attempt = await postOnce(target, options, deadline);
+  if (!(attempt instanceof StaleSocket)) return attempt;
+  const again = await postOnce(target, options, deadline);
+  if (again instanceof StaleSocket) throw again.error;
+  return again;
 }
 
-class StaleSocketError extends Error {}
+// A kept-alive socket that failed before its answer began: worth one more try.
+class StaleSocket {
+  constructor(readonly error: PostError) {}
+}
 
-function postOnce(url: URL, options: PostOptions): Promise<PostAnswer> {
+function postOnce(url: URL, options: PostOptions, deadline: number) {
   const { signal, keepBodyBytes = 0 } = options;
   const module = url.protocol === 'https:' ? https : http;
   const agent = agents[url.protocol as keyof typeof agents];
   if (!agent) return Promise.reject(new PostError('network', `cannot POST to ${url.protocol}`));
   if (signal?.aborted) return Promise.reject(new PostError('aborted', 'stopped before sending'));
+  const timeoutMs = Math.max(0, deadline - performance.now());
 
-  return new Promise<PostAnswer>((resolve, reject) => {
+  return new Promise<PostAnswer | StaleSocket>((resolve, reject) => {
     const request = module.request(url, {
       method: 'POST',
       agent,
       headers: { ...options.headers, 'content-length': String(Buffer.byteLength(options.body)) },
     });
-    let failure: PostError | StaleSocketError | undefined;
-    const end = (error: PostError | StaleSocketError) => {
-      failure ??= error;
+    let answered = false;
+    let settled = false;
+    const settle = (outcome: PostAnswer | StaleSocket | PostError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (outcome instanceof PostError) reject(outcome);
+      else resolve(outcome);
+    };
+    // Settles first and destroys after, so that no event of the request can decide otherwise.
+    const fail = (error: PostError) => {
+      settle(error);
       request.destroy();
     };
     const timer = setTimeout(
-      () => end(new PostError('timeout', `no answer within ${options.timeoutMs} ms`)),
-      options.timeoutMs,
+      () => fail(new PostError('timeout', `no answer within ${options.timeoutMs} ms`)),
+      timeoutMs,
     );
-    const onAbort = () => end(new PostError('aborted', 'stopped'));
+    const onAbort = () => fail(new PostError('aborted', 'stopped'));
     signal?.addEventListener('abort', onAbort, { once: true });
-    const finish = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
 
     request.on('error', (error: NodeJS.ErrnoException) => {
-      finish();
-      if (failure) return reject(failure);
-      if (request.reusedSocket && error.code === 'ECONNRESET') {
-        return reject(new StaleSocketError());
-      }
-      reject(new PostError('network', error.code ?? error.message, error.code));
+      const failure = new PostError('network', error.code ?? error.message, error.code);
+      const stale = request.reusedSocket && !answered && error.code === 'ECONNRESET';
+      settle(stale ? new StaleSocket(failure) : failure);
+    });
+    // A 101 answer hands the socket over and fires neither `response` nor `error`.
+    request.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      fail(new PostError('network', 'the server switched protocols instead of answering'));
     });
     request.on('response', (response) => {
+      answered = true;
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > keepBodyBytes) {
-          if (keepBodyBytes > 0)
-            end(new PostError('too-large', `answer over ${keepBodyBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
+        if (size <= keepBodyBytes) chunks.push(chunk);
       });
       response.on('error', () => {});
       response.on('end', () => {
-        finish();
-        if (failure) return reject(failure);
-        resolve({
+        const tooLarge = size > keepBodyBytes && keepBodyBytes > 0;
+        settle({
           status: response.statusCode ?? 0,
           headers: headersOf(response.headers),
-          body: Buffer.concat(chunks),
+          body: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks),
+          tooLarge,
         });
       });
       response.on('close', () => {
-        if (!response.complete) {
-          finish();
-          reject(failure ?? new PostError('network', 'the answer was cut off'));
-        }
+        if (!response.complete) fail(new PostError('network', 'the answer was cut off'));
       });
     });
     request.end(options.body);
