@@ -44,6 +44,14 @@ export function createSesSender(settings: SesSettings): SendEmail {
           region: settings.region,
           endpoint: settings.endpoint,
           maxAttempts: 1,
+          // The timeout lives in the client, not in each send's options: a send with options
+          // resolves the SDK's middleware stack anew, about a fifth of its cost per email here.
+          requestHandler: {
+            connectionTimeout: settings.timeoutMs,
+            requestTimeout: settings.timeoutMs,
+            throwOnRequestTimeout: true,
+          },
+          cacheMiddleware: true,
         }),
         SendEmailCommand: module.SendEmailCommand,
       }))
@@ -70,9 +78,7 @@ export function createSesSender(settings: SesSettings): SendEmail {
       },
     });
     try {
-      const output = await client.send(command, {
-        abortSignal: AbortSignal.timeout(settings.timeoutMs),
-      });
+      const output = await client.send(command);
       if (!output.MessageId)
         return { ok: false, retryable: true, reason: 'SES returned no message id' };
       return { ok: true, messageId: output.MessageId };
