@@ -159,6 +159,8 @@ test('decodes header values once, unquoting first, and refuses bytes that are no
   assert.is(read({ 'ce-subject': '"hello \\"world\\""' }).subject, 'hello "world"');
   assert.is(read({ 'ce-subject': '100%' }).subject, '100%');
   assert.is(read({ 'ce-subject': '%41%zz' }).subject, 'A%zz');
+  // Unquoting comes first, then one round of percent-decoding over the whole value.
+  assert.is(read({ 'ce-subject': '"\\%41" b' }).subject, 'A b');
   for (const value of ['%C0%A0', '%FF', '%ED%A0%80', '"unterminated']) {
     assert.equal(pointers(refusal({ ...binary.headers, 'ce-subject': value }, binary.body)), [
       '/subject',

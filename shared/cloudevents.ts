@@ -290,30 +290,39 @@ const percentByte = /^%[0-9A-Fa-f]{2}/;
 // bytes beyond ASCII are taken as the bytes they were. Undefined when the value is invalid.
 function decodeHeaderValue(raw: string): string | undefined {
   if (/^[\x21\x23\x24\x26-\x7e ]*$/.test(raw)) return raw;
+  const unquoted = raw.includes('"') ? unquote(raw) : raw;
+  if (unquoted === undefined || /[^\x00-\xff]/.test(unquoted)) return undefined;
   const bytes: number[] = [];
-  let quoted = false;
-  for (let i = 0; i < raw.length; i++) {
-    const character = raw.charCodeAt(i);
-    if (character > 0xff) return undefined;
-    if (character === 0x22) {
-      quoted = !quoted;
-    } else if (quoted && character === 0x5c) {
-      i += 1;
-      if (i >= raw.length || raw.charCodeAt(i) > 0xff) return undefined;
-      bytes.push(raw.charCodeAt(i));
-    } else if (character === 0x25 && percentByte.test(raw.slice(i, i + 3))) {
-      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
+  for (let i = 0; i < unquoted.length; i++) {
+    if (unquoted[i] === '%' && percentByte.test(unquoted.slice(i, i + 3))) {
+      bytes.push(parseInt(unquoted.slice(i + 1, i + 3), 16));
       i += 2;
     } else {
-      bytes.push(character);
+      bytes.push(unquoted.charCodeAt(i));
     }
   }
-  if (quoted) return undefined;
   try {
     return strictUtf8.decode(Uint8Array.from(bytes));
   } catch {
     return undefined;
   }
+}
+
+// The value with each double-quoted part replaced by its content, backslash escapes undone;
+// undefined when a quote is left open.
+function unquote(raw: string): string | undefined {
+  let text = '';
+  let quoted = false;
+  for (let i = 0; i < raw.length; i++) {
+    const character = raw[i]!;
+    if (character === '"') quoted = !quoted;
+    else if (quoted && character === '\\') {
+      i += 1;
+      if (i >= raw.length) return undefined;
+      text += raw[i];
+    } else text += character;
+  }
+  return quoted ? undefined : text;
 }
 
 /** The response of a receiver to an emitted event. */
