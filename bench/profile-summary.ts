@@ -2,7 +2,7 @@
 // package, through source maps of a build identical to dist/ but for the chunk hashes.
 import { build } from 'esbuild';
 import { bundleOptions, bundles, loadedAtStart } from '../build-options.mjs';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -53,6 +53,8 @@ export async function sourceMaps() {
     const payload = JSON.parse(readFileSync(`${twin}.map`, 'utf8'));
     maps.set(file, { map: new SourceMap(payload), sources: join(twin, '..') });
   }
+  // The maps are in memory now; their folder is needed only as a path to name sources by.
+  rmSync(out, { recursive: true, force: true });
   return { maps, inputs };
 }
 

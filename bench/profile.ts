@@ -2,7 +2,7 @@
 // bench/results.json, profiles the bundles with `node --cpu-prof` in a temporary folder, and
 // writes the top self-time entries under "Where the time goes" in bench/RESULTS.md.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,14 @@ const missed = [...results.rows, ...results.singles]
   .map((r) => r.measure);
 const { maps, inputs } = await sourceMaps();
 const sections: string[] = [];
+
+// Folders of profiles, removed once the summary is written.
+const folders: string[] = [];
+const profileFolder = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trikey-prof-'));
+  folders.push(dir);
+  return dir;
+};
 
 const profilesOf = (dir: string, pid: number) =>
   readdirSync(dir)
@@ -47,7 +55,7 @@ function table(title: string, summary: ReturnType<typeof topSelfTime>): string {
  * starts the same sampling profiler from a preload.
  */
 async function profiledStack(drive: (urls: any, tally: EmailTally) => Promise<void>) {
-  const dir = mkdtempSync(join(tmpdir(), 'trikey-prof-'));
+  const dir = profileFolder();
   const brokerName = `bench-prof-${process.pid}-${sections.length}`;
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -110,7 +118,7 @@ if (missed.some((m) => m.startsWith('end to end'))) {
 for (const starter of starters(transportKeys).slice(1)) {
   if (!missed.includes(`cold start, ${starter.name}`)) continue;
   say(`cold start of ${starter.name}, 10 profiled starts`);
-  const dir = mkdtempSync(join(tmpdir(), 'trikey-prof-'));
+  const dir = profileFolder();
   for (let i = 0; i < 10; i++) {
     const port = await freePort();
     const env = {
@@ -158,4 +166,5 @@ writeFileSync(
   join(here, 'RESULTS.md'),
   `${before}${heading}\n\n${intro}\n\n${sections.join('\n\n')}\n`,
 );
+for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 say('written under "Where the time goes" in bench/RESULTS.md');

@@ -81,7 +81,12 @@ const shutdown = async (code) => {
 };
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
+// Ctrl-C in a terminal reaches every process of the group at once, so a service may exit
+// before this process has seen its own SIGINT: only an exit that no signal explains is news.
 stack.exited.then(({ service, code, signal }) => {
-  say(`${service} exited (${signal ?? `code ${code}`}); stopping the rest`);
-  shutdown(1);
+  setTimeout(() => {
+    if (stopping) return;
+    say(`${service} exited (${signal ?? `code ${code}`}); stopping the rest`);
+    shutdown(1);
+  }, 200);
 });
