@@ -13,6 +13,7 @@ import {
   waitFor2xx,
 } from './processes.ts';
 import { rssMiB, type LoadResult } from './processes.ts';
+import { storedEmails } from '../test/local-services.ts';
 import { spread } from './stats.ts';
 
 const floorScript = fileURLToPath(new URL('floor.mjs', import.meta.url));
@@ -88,8 +89,7 @@ export function emailTally(sesUrl: string) {
     },
     /** How many emails the emulator holds. */
     async stored(): Promise<number> {
-      const response = await fetch(`${sesUrl}/store`);
-      return ((await response.json()) as { emails: unknown[] }).emails.length;
+      return (await storedEmails(sesUrl)).length;
     },
     /** Empties the emulator and the count. */
     async clear(): Promise<void> {

@@ -12,6 +12,7 @@ import {
   recipient,
   stackPorts,
   startTestStack,
+  storedEmails,
   type StoredEmail,
   type TestStack,
 } from './local-services.ts';
@@ -68,8 +69,7 @@ test('a share out of retries is dead-lettered, the admin is told and the status 
   let stored: StoredEmail[] = [];
   while (!notice && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    stored = ((await (await fetch(`${stack.urls.ses}/store`)).json()) as { emails: StoredEmail[] })
-      .emails;
+    stored = await storedEmails(stack.urls.ses);
     notice = stored.find((email) => /was not delivered$/.test(email.subject));
   }
   assert.ok(notice, 'the admin was told');

@@ -10,6 +10,7 @@ import {
   amqpUrl,
   recipient,
   startTestStack,
+  storedEmails,
   type StoredEmail,
   type TestStack,
 } from './local-services.ts';
@@ -29,10 +30,7 @@ const keysSeen: Buffer[] = [];
 let stack: TestStack;
 let tap: amqp.ChannelModel | undefined;
 
-async function emails(): Promise<StoredEmail[]> {
-  const response = await fetch(`${stack.urls.ses}/store`);
-  return ((await response.json()) as { emails: StoredEmail[] }).emails;
-}
+const emails = () => storedEmails(stack.urls.ses);
 
 async function waitForEmails(count: number, timeoutMs = 10_000): Promise<StoredEmail[]> {
   const deadline = Date.now() + timeoutMs;

@@ -23,6 +23,7 @@ import {
   recipient,
   stackPorts,
   startTestStack,
+  storedEmails,
   type StoredEmail,
   type TestStack,
 } from './local-services.ts';
@@ -43,10 +44,7 @@ interface Sorted {
   failures: StoredEmail[];
 }
 
-async function emails(): Promise<StoredEmail[]> {
-  const response = await fetch(`${stack.urls.ses}/store`);
-  return ((await response.json()) as { emails: StoredEmail[] }).emails;
-}
+const emails = () => storedEmails(stack.urls.ses);
 
 // Files every email under its ceremony and share: `ceremonyId/shareNumber`.
 function sort(all: StoredEmail[]): Sorted {

@@ -40,6 +40,12 @@ export interface StoredEmail {
   body: { text: string; html: string };
 }
 
+/** Every email an emulator at `sesUrl` holds. */
+export async function storedEmails(sesUrl: string): Promise<StoredEmail[]> {
+  const response = await fetch(`${sesUrl}/store`);
+  return ((await response.json()) as { emails: StoredEmail[] }).emails;
+}
+
 /** The bare address an email went to, without the display name. */
 export function recipient(email: StoredEmail): string {
   const to = email.destination.to[0] ?? '';
@@ -75,10 +81,7 @@ export async function startSesEmulator(): Promise<SesEmulator> {
   }
   return {
     url,
-    async emails() {
-      const response = await fetch(`${url}/store`);
-      return ((await response.json()) as { emails: StoredEmail[] }).emails;
-    },
+    emails: () => storedEmails(url),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

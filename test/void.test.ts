@@ -11,7 +11,7 @@ import {
   recipient,
   stackPorts,
   startTestStack,
-  type StoredEmail,
+  storedEmails,
   type TestStack,
 } from './local-services.ts';
 
@@ -91,9 +91,7 @@ test('a half-accepted ceremony is refused, voided, and its emailed custodians to
   for (const share of status.shares.filter((each) => each.state !== 'delivered')) {
     assert.is(share.state, 'voided');
   }
-  const stored = (
-    (await (await fetch(`${stack.urls.ses}/store`)).json()) as { emails: StoredEmail[] }
-  ).emails;
+  const stored = await storedEmails(stack.urls.ses);
   const voids = () => stored.filter((email) => /is void$/.test(email.subject));
   const told = voids().map((email) => recipient(email));
   assert.equal(told.sort(), delivered.map((share) => share.custodian!.email).sort());
