@@ -1,10 +1,10 @@
 // The bridge as a process: its environment, its ready line, a real socket and SIGTERM.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventTypes } from '../shared/event-types.ts';
+import { freePort } from '../test/local-services.ts';
 import { deleteTopology } from './broker.ts';
 import { amqpUrl, startSubscriber, uniqueBrokerName, waitFor } from './test-support.ts';
 import { loadTriggers } from './triggers.ts';
@@ -28,14 +28,6 @@ function startBridge(env: Record<string, string>) {
   child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return { child, output, exited };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function logLines(text: string): Array<Record<string, unknown>> {

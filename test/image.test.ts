@@ -3,12 +3,12 @@
 // lines from dist/, where each function must start with no node_modules to fall back on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { repoRoot } from './helm.ts';
+import { freePort } from './local-services.ts';
 
 interface Instruction {
   keyword: string;
@@ -101,14 +101,6 @@ async function assembleApp(stage: Stage, folder: string): Promise<void> {
       }
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForStatus(url: string, child: ChildProcess, timeoutMs = 10_000) {
