@@ -115,11 +115,17 @@ export function rssMiB(pid: number): number {
   }
 }
 
+// The fields of /proc/PID/stat after the command name, which may hold spaces: field 3 of
+// proc(5) (the state) comes first, then field 4, the parent's pid.
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU time a process has used so far, user and system, in milliseconds; NaN once it is gone. */
 export function cpuMs(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
     // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms on Linux.
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
@@ -127,11 +133,13 @@ export function cpuMs(pid: number): number {
   }
 }
 
-/** The pid of any process whose command line contains `needle`, or undefined. */
-export function anyPid(needle: string): number | undefined {
+// The first process whose command line contains `needle`, among this process's children only
+// when `childrenOnly`.
+function findPid(needle: string, childrenOnly: boolean): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
+      if (childrenOnly && Number(statFields(entry)[1]) !== process.pid) continue;
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) return Number(entry);
     } catch {
       // the process went away while we looked
@@ -140,20 +148,16 @@ export function anyPid(needle: string): number | undefined {
   return undefined;
 }
 
+/** The pid of any process whose command line contains `needle`, or undefined. */
+export function anyPid(needle: string): number | undefined {
+  return findPid(needle, false);
+}
+
 /** The pid of this process's child whose command line contains `needle`. */
 export function childPid(needle: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) return Number(entry);
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  throw new Error(`no child process runs ${needle}`);
+  const pid = findPid(needle, true);
+  if (pid === undefined) throw new Error(`no child process runs ${needle}`);
+  return pid;
 }
 
 /** Samples the RSS of `pids` every 200 ms until stopped; returns the peak of each in MiB. */
