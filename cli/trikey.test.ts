@@ -1,9 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,8 +13,8 @@ import {
   parseTransportKeys,
   splitKey,
 } from '../shared/index.ts';
+import { buildTrikeyCli, trikey, type Run } from './test-cli.ts';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const key = Uint8Array.from({ length: 32 }, (_, index) => (index * 41 + 3) & 0xff);
 const keyBase64 = Buffer.from(key).toString('base64');
 const { keyId, fingerprint } = identifyKey(key);
@@ -39,22 +37,6 @@ writeFileSync(identityFile, `# age-keygen\n${identity}\n`);
 writeFileSync(otherIdentityFile, `${otherIdentity}\n`);
 writeFileSync(sealedFile, sealedFirst);
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function trikey(args: string[], input = ''): Run {
-  const result = spawnSync(process.execPath, ['dist/trikey.mjs', ...args], {
-    cwd: repoRoot,
-    input,
-    encoding: 'utf8',
-    timeout: 5000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
 /** Checks that a run was refused with `status` and `message`, and leaked no key or share. */
 function assertRefused(run: Run, status: number, message: RegExp): void {
   assert.is(run.status, status, run.stderr);
@@ -65,13 +47,7 @@ function assertRefused(run: Run, status: number, message: RegExp): void {
   }
 }
 
-test.before(() => {
-  execFileSync(process.execPath, ['esbuild.config.mjs', '--quiet'], {
-    cwd: repoRoot,
-    env: { ...process.env, TRIKEY_BUILD_ONLY: 'trikey' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-});
+test.before(buildTrikeyCli);
 
 test.after(() => {
   rmSync(tempDir, { recursive: true, force: true });

@@ -1,14 +1,13 @@
 // A custodian who gives an age recipient is emailed their share encrypted to it: generate-keys
 // and dispatch-email together, without the broker, then `trikey open` and `combineShares`.
 import { testGenerateKeys } from '../functions/generate-keys/test-app.ts';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildTrikeyCli, trikey } from '../cli/test-cli.ts';
 import { testDispatchEmail } from '../functions/dispatch-email/test-app.ts';
 import {
   combineShares,
@@ -19,7 +18,6 @@ import {
   type OutgoingEvent,
 } from '../shared/index.ts';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const transportKeys = parseTransportKeys('ck:' + Buffer.alloc(32, 5).toString('base64'));
 const identity = await generateIdentity();
 const recipient = await identityToRecipient(identity);
@@ -68,11 +66,7 @@ const armored = armorPattern.exec(luisEmail.text)![0] + '\n';
 
 test.before(() => {
   writeFileSync(identityFile, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
-  execFileSync(process.execPath, ['esbuild.config.mjs', '--quiet'], {
-    cwd: repoRoot,
-    env: { ...process.env, TRIKEY_BUILD_ONLY: 'trikey' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  buildTrikeyCli();
 });
 
 test.after(() => {
@@ -139,14 +133,5 @@ test('trikey open decrypts the emailed block to the same token, which trikey com
   assert.is(combined.status, 0, combined.stderr);
   assert.is(JSON.parse(combined.stdout).fingerprint, english.fingerprint);
 });
-
-function trikey(args: string[], input: string) {
-  return spawnSync(process.execPath, ['dist/trikey.mjs', ...args], {
-    cwd: repoRoot,
-    input,
-    encoding: 'utf8',
-    timeout: 5000,
-  });
-}
 
 test.run();
