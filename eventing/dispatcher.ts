@@ -195,8 +195,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     } catch (error) {
       return unanswered(error, timeoutMs);
     }
-    const { status, headers, body } = answer;
+    const { status } = answer;
     if (status < 200 || status >= 300) return answered(status, 'subscriber');
+    const { headers, body } = answer;
     if (!isReply(headers)) return { outcome: 'delivered', status, reason: 'delivered' };
     if (answer.tooLarge) {
       // Retrying would run the subscriber again for a reply just as large.

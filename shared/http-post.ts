@@ -126,9 +126,13 @@ function postOnce(url: URL, options: PostOptions, deadline: number) {
       response.on('error', () => {});
       response.on('end', () => {
         const tooLarge = size > keepBodyBytes && keepBodyBytes > 0;
+        let headers: Headers | undefined;
         settle({
           status: response.statusCode ?? 0,
-          headers: headersOf(response.headers),
+          // Built when read: only the bridge's deliveries look at an answer's headers.
+          get headers() {
+            return (headers ??= headersOf(response.headers));
+          },
           body: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks),
           tooLarge,
         });
